@@ -1,0 +1,333 @@
+// Package backend chooses, describes and seeds the GoMLX compute backend.
+//
+// The pure-Go backend ("go") is the default and always works. An XLA/PJRT backend is used
+// when asked for by name ("xla:cpu", "xla:cuda", "xla:/abs/path/plugin.so") and a plugin is
+// found on the machine. Nothing is ever downloaded: GoMLX's plugin auto-installer is disabled
+// when this package is imported.
+package backend
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/go-xla/compute/xla"
+
+	// Registers the "go" and "xla" backends.
+	_ "github.com/gomlx/gomlx/backends/default"
+)
+
+// EnvVar is the environment variable that selects a backend when no name is given.
+const EnvVar = compute.ConfigEnvVar // "GOMLX_BACKEND"
+
+// Default is the backend used when neither a name nor $GOMLX_BACKEND is given.
+const Default = "go"
+
+func init() {
+	// Never download plugins at run time, whatever the environment says.
+	_ = os.Setenv(xla.NoAutoInstallEnv, "1")
+	xla.EnableAutoInstall(false)
+	compute.DefaultConfig = Default
+}
+
+// New returns the backend named by name, or by $GOMLX_BACKEND when name is empty, or the
+// default pure-Go backend. Accepted names:
+//
+//	go                         pure Go, no dependencies (the default)
+//	xla:cuda, xla:cpu          an XLA PJRT plugin found on this machine (see FindPlugin)
+//	xla:/abs/path/plugin.so    a PJRT plugin by absolute path
+//
+// Options after a comma are passed to the backend, e.g. "xla:cuda,preallocate=false".
+// An unknown or unavailable backend gives an error that names what was looked for and how to
+// fix it; it never panics.
+func New(name string) (b compute.Backend, err error) {
+	config, err := Resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("backend %q: %v", config, firstLine(fmt.Sprint(r)))
+		}
+	}()
+	b, err = compute.NewWithConfig(config)
+	if err != nil {
+		return nil, fmt.Errorf("backend %q: %s", config, firstLine(err.Error()))
+	}
+	return b, nil
+}
+
+// Resolve turns a user-facing backend name into the configuration string GoMLX takes,
+// locating PJRT plugins by absolute path. Empty name means $GOMLX_BACKEND, then Default.
+func Resolve(name string) (string, error) {
+	if name == "" {
+		name = strings.TrimSpace(os.Getenv(EnvVar))
+	}
+	if name == "" {
+		name = Default
+	}
+	kind, rest, _ := strings.Cut(name, ":")
+	plugin, opts, _ := strings.Cut(rest, ",")
+	if opts != "" {
+		opts = "," + opts
+	}
+	switch kind {
+	case "go":
+		return "go", nil
+	case "xla", "stablehlo", "shlo", "hlo":
+		if plugin == "" {
+			plugin = "cpu"
+		}
+		if filepath.IsAbs(plugin) {
+			if _, err := os.Stat(plugin); err != nil {
+				return "", fmt.Errorf("backend %q: PJRT plugin file %s not found", name, plugin)
+			}
+			return "xla:" + plugin + opts, nil
+		}
+		path, searched := FindPlugin(plugin)
+		if path == "" {
+			return "", &PluginNotFoundError{Backend: name, Plugin: plugin, Searched: searched}
+		}
+		return "xla:" + path + opts, nil
+	default:
+		return "", fmt.Errorf("unknown backend %q: use %q (pure Go, the default), \"xla:cpu\", \"xla:cuda\" "+
+			"or \"xla:/absolute/path/to/pjrt_plugin.so\"", name, Default)
+	}
+}
+
+// PluginNotFoundError says which PJRT plugin was looked for, where, and how to get one.
+type PluginNotFoundError struct {
+	Backend, Plugin string
+	Searched        []string
+}
+
+func (e *PluginNotFoundError) Error() string {
+	var fix string
+	switch e.Plugin {
+	case "cuda":
+		fix = "install JAX's CUDA plugin in a Python environment (pip package jax-cuda13-pjrt or jax-cuda12-pjrt), " +
+			"or point GOMLX_BACKEND at the plugin: xla:/abs/path/xla_cuda_plugin.so"
+	case "cpu":
+		fix = "install an XLA CPU PJRT plugin (see README, \"Backends\"), set PJRT_PLUGIN_LIBRARY_PATH to its folder, " +
+			"or use the pure-Go backend: GOMLX_BACKEND=go"
+	default:
+		fix = "set PJRT_PLUGIN_LIBRARY_PATH to the folder holding pjrt_c_api_" + e.Plugin + "_plugin.so, " +
+			"or give its absolute path: xla:/abs/path/plugin.so"
+	}
+	return fmt.Sprintf("backend %q: no PJRT plugin %q found (looked in %s); %s",
+		e.Backend, e.Plugin, strings.Join(e.Searched, ", "), fix)
+}
+
+// FindPlugin looks for the PJRT plugin called name ("cpu", "cuda", ...) and returns its absolute
+// path, or "" and the places searched. Search order: $PJRT_PLUGIN_LIBRARY_PATH, go-xla's install
+// folders (/usr/local/lib/go-xla, ~/.local/lib/go-xla), then — for cuda — the
+// jax_plugins/xla_cuda*/xla_cuda_plugin.so that pip's JAX CUDA plugin installs in a
+// site-packages folder, and for cpu the plugin packaged by pip wheels of XLA's CPU client.
+func FindPlugin(name string) (path string, searched []string) {
+	var dirs []string
+	for _, d := range filepath.SplitList(os.Getenv("PJRT_PLUGIN_LIBRARY_PATH")) {
+		if d != "" {
+			dirs = append(dirs, d)
+		}
+	}
+	dirs = append(dirs, "/usr/local/lib/go-xla")
+	if home, err := os.UserHomeDir(); err == nil {
+		dirs = append(dirs, filepath.Join(home, ".local", "lib", "go-xla"))
+	}
+	fileNames := []string{"pjrt_c_api_" + name + "_plugin.so", "pjrt_plugin_" + name + ".so", "lib" + name + "_pjrt.so"}
+	for _, d := range dirs {
+		searched = append(searched, d)
+		for _, f := range fileNames {
+			if p := filepath.Join(d, f); isFile(p) {
+				return absPath(p), searched
+			}
+		}
+		// Versioned names, e.g. pjrt_c_api_cpu_v0.83.1_plugin.so.
+		if m, _ := filepath.Glob(filepath.Join(d, "pjrt_c_api_"+name+"_v*_plugin.so")); len(m) > 0 {
+			return absPath(m[len(m)-1]), searched
+		}
+	}
+	patterns := map[string][]string{
+		"cuda": {"jax_plugins/xla_cuda*/xla_cuda_plugin.so"},
+		"cpu":  {"jax_plugins/xla_cpu*/xla_cpu_plugin.so", "*pjrt*cpu*/*.so"},
+	}[name]
+	for _, sp := range sitePackages() {
+		searched = append(searched, sp)
+		for _, pat := range patterns {
+			if m, _ := filepath.Glob(filepath.Join(sp, pat)); len(m) > 0 {
+				return absPath(m[len(m)-1]), searched
+			}
+		}
+	}
+	return "", searched
+}
+
+// sitePackages lists the Python package folders where pip may have put a PJRT plugin: the
+// active virtual environment, this checkout's .venv, the user's and the system's.
+func sitePackages() []string {
+	var roots []string
+	if v := os.Getenv("VIRTUAL_ENV"); v != "" {
+		roots = append(roots, v)
+	}
+	if root := ModuleRoot(); root != "" {
+		roots = append(roots, filepath.Join(root, ".venv"))
+	}
+	home, _ := os.UserHomeDir()
+	var out []string
+	for _, r := range roots {
+		m, _ := filepath.Glob(filepath.Join(r, "lib", "python3*", "site-packages"))
+		out = append(out, m...)
+	}
+	for _, pat := range []string{
+		filepath.Join(home, ".local", "lib", "python3*", "site-packages"),
+		"/usr/local/lib/python3*/site-packages", "/usr/local/lib/python3*/dist-packages",
+		"/usr/lib/python3/dist-packages", "/opt/conda/lib/python3*/site-packages",
+		filepath.Join(home, ".pyenv", "versions", "*", "lib", "python3*", "site-packages"),
+	} {
+		m, _ := filepath.Glob(pat)
+		out = append(out, m...)
+	}
+	return out
+}
+
+// ModuleRoot returns the root of this checkout (the folder with go.mod that declares this
+// module), searching upwards from the working directory, or "" when not inside it.
+func ModuleRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.Contains(string(data), "module "+modulePath+"\n") {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+const modulePath = "github.com/iagen-course/iagen"
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Info describes a backend and the software around it, for notebooks and run manifests.
+type Info struct {
+	Name        string            `json:"name"`
+	Config      string            `json:"config"`
+	Description string            `json:"description"`
+	Devices     []string          `json:"devices"`
+	GoVersion   string            `json:"go_version"`
+	GOOS        string            `json:"goos"`
+	GOARCH      string            `json:"goarch"`
+	CPUs        int               `json:"cpus"`
+	SIMD        bool              `json:"simd"`
+	Modules     map[string]string `json:"modules"`
+}
+
+// Describe reports what b is, its devices, and the versions of Go, GoMLX and its backends.
+func Describe(b compute.Backend) Info {
+	info := Info{
+		GoVersion: runtime.Version(),
+		GOOS:      runtime.GOOS,
+		GOARCH:    runtime.GOARCH,
+		CPUs:      runtime.NumCPU(),
+		Modules:   Versions(),
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "GOEXPERIMENT" && strings.Contains(s.Value, "simd") {
+				info.SIMD = true
+			}
+		}
+	}
+	if b == nil {
+		return info
+	}
+	info.Name = b.Name()
+	info.Config, _ = Resolve("")
+	info.Description = b.Description()
+	for i := range b.NumDevices() {
+		info.Devices = append(info.Devices, b.DeviceDescription(compute.DeviceNum(i)))
+	}
+	return info
+}
+
+// Versions returns the versions of the modules a result depends on (GoMLX and its backends),
+// as recorded in the binary's build information.
+func Versions() map[string]string {
+	out := map[string]string{}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return out
+	}
+	for _, m := range bi.Deps {
+		switch m.Path {
+		case "github.com/gomlx/gomlx", "github.com/gomlx/compute", "github.com/gomlx/go-xla", "github.com/janpfeifer/gonb":
+			v := m.Version
+			if m.Replace != nil {
+				v = m.Replace.Version
+			}
+			out[m.Path] = v
+		}
+	}
+	return out
+}
+
+// String renders the description as a few lines of text.
+func (i Info) String() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "backend:  %s (%s)\n", i.Name, i.Description)
+	for n, d := range i.Devices {
+		fmt.Fprintf(&sb, "device %d: %s\n", n, d)
+	}
+	fmt.Fprintf(&sb, "go:       %s %s/%s, %d CPUs, SIMD build: %v\n", i.GoVersion, i.GOOS, i.GOARCH, i.CPUs, i.SIMD)
+	for _, m := range []string{"github.com/gomlx/gomlx", "github.com/gomlx/compute", "github.com/gomlx/go-xla"} {
+		if v, ok := i.Modules[m]; ok {
+			fmt.Fprintf(&sb, "%-9s %s\n", filepath.Base(m)+":", v)
+		}
+	}
+	return sb.String()
+}
+
+// DefaultSeed seeds every run unless a seed is given: runs are reproducible by default.
+const DefaultSeed int64 = 42
+
+// SeedEnvVar overrides DefaultSeed for runs started without an explicit seed (notebooks, CI).
+const SeedEnvVar = "IAGEN_SEED"
+
+// Seed returns $IAGEN_SEED when it holds an integer, else DefaultSeed.
+func Seed() int64 {
+	var s int64
+	if v := strings.TrimSpace(os.Getenv(SeedEnvVar)); v != "" {
+		if _, err := fmt.Sscan(v, &s); err == nil {
+			return s
+		}
+	}
+	return DefaultSeed
+}
