@@ -1,0 +1,390 @@
+// Package train is the one training harness of iagen: every family hands it a Task (its
+// variables and one training step) and gets seeding, progress in the terminal or live in a
+// notebook, periodic evaluation, atomic checkpoints with exact resume, a NaN/Inf guard, and a
+// run folder holding metrics.json, manifest.json, log.jsonl and checkpoint/.
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/iagen-course/iagen/lib/backend"
+)
+
+// Metric is one named scalar reported by a training step or an evaluation.
+type Metric struct {
+	Name  string
+	Value float64
+}
+
+// Metrics is an ordered list of metrics; the first of a training step is its loss.
+type Metrics []Metric
+
+// Get returns the value of the named metric.
+func (ms Metrics) Get(name string) (float64, bool) {
+	for _, m := range ms {
+		if m.Name == name {
+			return m.Value, true
+		}
+	}
+	return 0, false
+}
+
+// Task is what a family hands to the harness.
+type Task interface {
+	// Store holds every variable the run needs to continue: weights, optimizer state, EMA
+	// copies, the random-number state. All of it is checkpointed.
+	Store() *model.Store
+	// Step runs training step number step (0-based), one update of every model the family
+	// trains, and returns its metrics. It must depend only on the store and step (draw batches
+	// with data.BatchIndices, randomness from the store's RNG), so that a resumed run repeats an
+	// uninterrupted one.
+	Step(step int) (Metrics, error)
+}
+
+// Evaluator is implemented by tasks that can be evaluated while training (every
+// Config.EvalEvery steps and at the end), e.g. validation loss.
+type Evaluator interface {
+	Evaluate(step int) (Metrics, error)
+}
+
+// Config says how to run a Task.
+type Config struct {
+	Steps int   // total training steps of the run (a resumed run continues up to it)
+	Seed  int64 // seeds the store's random numbers and initializers
+
+	// Dir is the run folder. Empty keeps nothing on disk (quick runs in a notebook).
+	Dir    string
+	Resume bool // continue from the newest checkpoint in Dir/checkpoint
+
+	CheckpointEvery int // steps between checkpoints; 0: only at the end (and on interrupt)
+	Keep            int // checkpoints kept; 0 means 2
+	EvalEvery       int // steps between evaluations; 0: only at the end
+	LogEvery        int // steps between records in log.jsonl; 0: about 200 records per run
+
+	Progress Progress // nil: AutoProgress()
+
+	// Description of the run, written into manifest.json and metrics.json.
+	Family, Profile string
+	Backend         backend.Info
+	ModelConfig     any               // the family's configuration, as JSON
+	Datasets        map[string]string // data file → SHA-256
+	Params          int               // number of trainable parameters
+}
+
+// Record is one line of log.jsonl: metrics at a step.
+type Record struct {
+	Step    int                `json:"step"`
+	Seconds float64            `json:"seconds"`
+	Values  map[string]float64 `json:"values"`
+}
+
+// Result is what a finished run reports.
+type Result struct {
+	Steps          int     // steps completed in total
+	StartStep      int     // step the run (re)started from
+	Train          Metrics // metrics of the last step
+	Eval           Metrics // metrics of the last evaluation
+	WallSeconds    float64 // training time summed over all sessions of the run
+	CompileSeconds float64 // duration of the first step of this session (graph compilation)
+	StepsPerSecond float64 // steady-state training speed of this session
+	History        []Record
+}
+
+// ErrInterrupted is returned (wrapped) when the context is cancelled: a checkpoint was saved
+// and the run can be resumed.
+var ErrInterrupted = errors.New("training interrupted")
+
+// NonFiniteError reports a NaN or infinite metric. The checkpoint of the last good step is
+// kept (none is written after the bad step).
+type NonFiniteError struct {
+	Step           int
+	Metric         string
+	Value          float64
+	LastCheckpoint string
+}
+
+func (e *NonFiniteError) Error() string {
+	where := "no checkpoint was saved yet"
+	if e.LastCheckpoint != "" {
+		where = "the last good checkpoint is kept at " + e.LastCheckpoint
+	}
+	return fmt.Sprintf("step %d: %s is %v — training diverged (try a lower learning rate); %s",
+		e.Step, e.Metric, e.Value, where)
+}
+
+// Run trains task for cfg.Steps steps. See Config. Panics inside the task are returned as
+// errors.
+func Run(ctx context.Context, task Task, cfg Config) (res *Result, err error) {
+	if cfg.Steps < 0 {
+		return nil, fmt.Errorf("steps must be >= 0, got %d", cfg.Steps)
+	}
+	if cfg.Keep <= 0 {
+		cfg.Keep = 2
+	}
+	if cfg.LogEvery <= 0 {
+		cfg.LogEvery = max(1, cfg.Steps/200)
+	}
+	progress := cfg.Progress
+	if progress == nil {
+		progress = AutoProgress()
+	}
+	store := task.Store()
+	ckptDir := ""
+	if cfg.Dir != "" {
+		ckptDir = filepath.Join(cfg.Dir, "checkpoint")
+		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+
+	res = &Result{}
+	started := time.Now()
+	var lastCkpt string
+	if ckptDir != "" {
+		existing, _ := ListCheckpoints(ckptDir)
+		switch {
+		case cfg.Resume && len(existing) > 0:
+			c, extra, skipped, ok, err := LoadLatestCheckpoint(ckptDir, store)
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range skipped {
+				fmt.Fprintf(os.Stderr, "warning: %s; using an older checkpoint\n", s)
+			}
+			if ok {
+				res.StartStep, lastCkpt = c.Step, c.Path
+				_ = json.Unmarshal(extra["wall_seconds"], &res.WallSeconds)
+				res.History = readLog(filepath.Join(cfg.Dir, "log.jsonl"), c.Step)
+			}
+		case !cfg.Resume && len(existing) > 0:
+			return nil, fmt.Errorf("%s already holds a run (checkpoints up to step %d): resume it (--resume) or choose another output folder",
+				cfg.Dir, existing[len(existing)-1].Step)
+		}
+	}
+	if res.StartStep == 0 {
+		store.SetParam(model.ParamInitialSeed, cfg.Seed)
+		if err := store.SetRNGStateFromSeed(cfg.Seed); err != nil {
+			return nil, err
+		}
+	}
+
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("step %d: %v", res.Steps, firstLine(fmt.Sprint(r)))
+		}
+	}()
+
+	save := func(step int) error {
+		if ckptDir == "" {
+			return nil
+		}
+		p, err := SaveCheckpoint(ckptDir, store, step, cfg.Keep, map[string]any{"wall_seconds": res.WallSeconds, "seed": cfg.Seed})
+		if err != nil {
+			return err
+		}
+		lastCkpt = p
+		return writeLog(cfg.Dir, res.History)
+	}
+	evaluate := func(step int) error {
+		ev, ok := task.(Evaluator)
+		if !ok {
+			return nil
+		}
+		m, err := ev.Evaluate(step)
+		if err != nil {
+			return fmt.Errorf("evaluation at step %d: %w", step, err)
+		}
+		res.Eval = m
+		return nil
+	}
+
+	res.Steps = res.StartStep
+	sessionStart := time.Now()
+	var steadyStart time.Time
+	lastTick := time.Now()
+	for step := res.StartStep; step < cfg.Steps; step++ {
+		if ctx.Err() != nil {
+			if err := save(step); err != nil {
+				return res, err
+			}
+			return res, fmt.Errorf("%w at step %d (checkpoint %s): resume with --resume", ErrInterrupted, step, lastCkpt)
+		}
+		m, err := task.Step(step)
+		if err != nil {
+			return res, fmt.Errorf("step %d: %w", step, err)
+		}
+		now := time.Now()
+		res.WallSeconds += now.Sub(lastTick).Seconds()
+		lastTick = now
+		if step == res.StartStep {
+			res.CompileSeconds = now.Sub(sessionStart).Seconds()
+			steadyStart = now
+		}
+		for _, x := range m {
+			if math.IsNaN(x.Value) || math.IsInf(x.Value, 0) {
+				return res, &NonFiniteError{Step: step, Metric: x.Name, Value: x.Value, LastCheckpoint: lastCkpt}
+			}
+		}
+		res.Train, res.Steps = m, step+1
+		if n := step - res.StartStep; n > 0 { // the first step of a session is compilation
+			res.StepsPerSecond = float64(n) / now.Sub(steadyStart).Seconds()
+		}
+		last := step+1 == cfg.Steps
+		if cfg.EvalEvery > 0 && (step+1)%cfg.EvalEvery == 0 && !last {
+			if err := evaluate(step + 1); err != nil {
+				return res, err
+			}
+		}
+		if (step+1)%cfg.LogEvery == 0 || last || step == res.StartStep {
+			res.History = append(res.History, record(step+1, res.WallSeconds, m, res.Eval))
+		}
+		if cfg.CheckpointEvery > 0 && (step+1)%cfg.CheckpointEvery == 0 && !last {
+			if err := save(step + 1); err != nil {
+				return res, err
+			}
+		}
+		progress.Update(status(cfg, res))
+		lastTick = time.Now() // evaluation and checkpoint time is not training time
+	}
+	if err := evaluate(res.Steps); err != nil {
+		return res, err
+	}
+	if len(res.History) > 0 && len(res.Eval) > 0 {
+		res.History[len(res.History)-1] = record(res.Steps, res.WallSeconds, res.Train, res.Eval)
+	}
+	if err := save(res.Steps); err != nil {
+		return res, err
+	}
+	progress.Finish(status(cfg, res))
+	if cfg.Dir != "" {
+		if err := writeRunFiles(cfg, res, started); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func record(step int, wall float64, train, eval Metrics) Record {
+	r := Record{Step: step, Seconds: math.Round(wall*1000) / 1000, Values: map[string]float64{}}
+	for _, m := range train {
+		r.Values[m.Name] = m.Value
+	}
+	for _, m := range eval {
+		r.Values[m.Name] = m.Value
+	}
+	return r
+}
+
+func status(cfg Config, res *Result) Status {
+	return Status{Step: res.Steps, Steps: cfg.Steps, Seconds: res.WallSeconds, StepsPerSecond: res.StepsPerSecond,
+		Train: res.Train, Eval: res.Eval, History: res.History}
+}
+
+// readLog reads log.jsonl, keeping the records up to step (a resumed run rewrites the rest).
+func readLog(path string, upTo int) []Record {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []Record
+	for _, line := range strings.Split(string(raw), "\n") {
+		var r Record
+		if json.Unmarshal([]byte(line), &r) == nil && r.Step <= upTo {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Manifest records how a run was produced, next to its metrics.
+type Manifest struct {
+	Family         string            `json:"family"`
+	Profile        string            `json:"profile"`
+	Seed           int64             `json:"seed"`
+	Steps          int               `json:"steps"`
+	ResumedFrom    int               `json:"resumed_from,omitempty"`
+	WallSeconds    float64           `json:"wall_seconds"`
+	CompileSeconds float64           `json:"compile_seconds"`
+	Started        time.Time         `json:"started"`
+	Finished       time.Time         `json:"finished"`
+	Command        []string          `json:"command"`
+	Backend        backend.Info      `json:"backend"`
+	Datasets       map[string]string `json:"datasets_sha256"`
+	Config         any               `json:"config"`
+}
+
+// writeLog writes the metrics history to dir/log.jsonl, one JSON record a line.
+func writeLog(dir string, history []Record) error {
+	var log strings.Builder
+	for _, r := range history {
+		b, _ := json.Marshal(r)
+		log.Write(b)
+		log.WriteByte('\n')
+	}
+	return WriteFileAtomic(filepath.Join(dir, "log.jsonl"), []byte(log.String()))
+}
+
+func writeRunFiles(cfg Config, res *Result, started time.Time) error {
+	man := Manifest{Family: cfg.Family, Profile: cfg.Profile, Seed: cfg.Seed, Steps: res.Steps, ResumedFrom: res.StartStep,
+		WallSeconds: res.WallSeconds, CompileSeconds: res.CompileSeconds, Started: started, Finished: time.Now(),
+		Command: os.Args, Backend: cfg.Backend, Datasets: cfg.Datasets, Config: cfg.ModelConfig}
+	if err := WriteJSON(filepath.Join(cfg.Dir, "manifest.json"), man); err != nil {
+		return err
+	}
+	m := MetricsJSON(cfg, res)
+	return WriteJSON(filepath.Join(cfg.Dir, "metrics.json"), m)
+}
+
+// MetricsJSON is the flat metrics.json object of a run (DESIGN.md §3): the fields every run
+// has, then the last training metrics and the last evaluation.
+func MetricsJSON(cfg Config, res *Result) map[string]any {
+	hw := fmt.Sprintf("%s, %d CPUs", runtime.GOARCH, runtime.NumCPU())
+	if len(cfg.Backend.Devices) > 0 && cfg.Backend.Name != "" && !strings.HasPrefix(cfg.Backend.Name, "Go") {
+		hw = strings.Join(cfg.Backend.Devices, "; ")
+	}
+	m := map[string]any{
+		"family": cfg.Family, "profile": cfg.Profile, "backend": cfg.Backend.Config, "hardware": hw,
+		"seed": cfg.Seed, "steps": res.Steps, "wall_seconds": round(res.WallSeconds, 3),
+		"train_steps_per_second": round(res.StepsPerSecond, 3), "compile_seconds": round(res.CompileSeconds, 3),
+		"params": cfg.Params,
+	}
+	for _, x := range res.Train {
+		m["train_"+x.Name] = x.Value
+	}
+	for _, x := range res.Eval {
+		m[x.Name] = x.Value
+	}
+	return m
+}
+
+// WriteJSON writes v as indented JSON to path atomically.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, append(b, '\n'))
+}
+
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

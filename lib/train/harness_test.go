@@ -1,0 +1,250 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/layers"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/iagen-course/iagen/lib/backend"
+	"github.com/iagen-course/iagen/lib/data"
+)
+
+// regression is a small Task: a 2-layer MLP fitting a fixed random linear map, with Gaussian
+// noise from the store's RNG added to its hidden layer — so an exact resume needs the data
+// order, the optimizer moments and the RNG state all restored.
+type regression struct {
+	store  *model.Store
+	step   *Exec
+	x, y   []float32
+	nanAt  int // step at which the loss is forced to NaN (-1: never)
+	cancel func()
+	stopAt int
+}
+
+const regN, regIn, regBatch = 256, 8, 16
+
+func newRegression(t *testing.T, b compute.Backend) *regression {
+	t.Helper()
+	r := &regression{store: model.NewStore(), nanAt: -1, stopAt: -1}
+	rng := rand.New(rand.NewPCG(1, 2))
+	r.x = make([]float32, regN*regIn)
+	r.y = make([]float32, regN)
+	for i := range regN {
+		var s float32
+		for j := range regIn {
+			v := float32(rng.NormFloat64())
+			r.x[i*regIn+j] = v
+			s += v * float32(j-3)
+		}
+		r.y[i] = s
+	}
+	var err error
+	r.step, err = NewTrainExec(b, r.store, optimizer.Adam().LearningRate(1e-2).Done(), "", []string{"loss"},
+		func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+			x, y := in[0], in[1]
+			h := layers.Dense(scope.In("l1"), x, true, 16)
+			h = graph.Add(h, graph.MulScalar(scope.RandomNormal(x.Graph(), h.Shape()), 0.1))
+			p := layers.Dense(scope.In("l2"), graph.Tanh(h), true, 1)
+			d := graph.Sub(graph.Reshape(p, regBatch), y)
+			return []*graph.Node{graph.ReduceAllMean(graph.Mul(d, d))}
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *regression) Store() *model.Store { return r.store }
+
+func (r *regression) Step(step int) (Metrics, error) {
+	if step == r.stopAt && r.cancel != nil {
+		r.cancel()
+	}
+	idx := data.BatchIndices(regN, regBatch, 7, step)
+	xb := make([]float32, 0, regBatch*regIn)
+	yb := make([]float32, 0, regBatch)
+	for _, i := range idx {
+		xb = append(xb, r.x[i*regIn:(i+1)*regIn]...)
+		yb = append(yb, r.y[i])
+	}
+	m, err := r.step.Run(tensors.FromFlatDataAndDimensions(xb, regBatch, regIn), tensors.FromFlatDataAndDimensions(yb, regBatch))
+	if err == nil && step == r.nanAt {
+		m[0].Value = math.NaN()
+	}
+	return m, err
+}
+
+func (r *regression) Evaluate(step int) (Metrics, error) {
+	return Metrics{{Name: "eval_step", Value: float64(step)}}, nil
+}
+
+func testBackend(t *testing.T) compute.Backend {
+	t.Helper()
+	b, err := backend.New("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func weights(t *testing.T, s *model.Store) []float32 {
+	t.Helper()
+	v := s.GetVariable("/l1/dense/weights")
+	if v == nil {
+		for x := range s.IterVariables() {
+			t.Log(x.Path())
+		}
+		t.Fatal("variable /l1/dense/weights not found")
+	}
+	return tensors.MustCopyFlatData[float32](v.MustValue())
+}
+
+func TestRunLowersLossAndWritesRunFolder(t *testing.T) {
+	b := testBackend(t)
+	dir := t.TempDir()
+	res, err := Run(context.Background(), newRegression(t, b), Config{Steps: 60, Seed: 3, Dir: dir, EvalEvery: 20,
+		CheckpointEvery: 20, Progress: SilentProgress(), Family: "test", Profile: "ci", Backend: backend.Describe(b)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := res.History[0].Values["loss"]
+	last := res.Train[0].Value
+	if !(last < first/2) {
+		t.Errorf("loss did not drop: first %.4f, last %.4f", first, last)
+	}
+	if v, _ := res.Eval.Get("eval_step"); v != 60 {
+		t.Errorf("final evaluation ran at step %v, want 60", v)
+	}
+	for _, f := range []string{"metrics.json", "manifest.json", "log.jsonl"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty: %v", f, err)
+		}
+	}
+	cks, _ := ListCheckpoints(filepath.Join(dir, "checkpoint"))
+	if len(cks) != 2 || cks[1].Step != 60 {
+		t.Errorf("want the 2 newest checkpoints ending at step 60, got %+v", cks)
+	}
+	if _, err := Run(context.Background(), newRegression(t, b), Config{Steps: 60, Dir: dir, Progress: SilentProgress()}); err == nil {
+		t.Error("starting a new run over an existing one must fail without --resume")
+	}
+}
+
+// An interrupted and resumed run must end where an uninterrupted one ends.
+func TestInterruptedRunResumesToSameResult(t *testing.T) {
+	b := testBackend(t)
+	const steps = 50
+	full := newRegression(t, b)
+	want, err := Run(context.Background(), full, Config{Steps: steps, Seed: 5, Dir: t.TempDir(), Progress: SilentProgress()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	first := newRegression(t, b)
+	first.cancel, first.stopAt = cancel, 23 // cancelled during step 23: it completes, then the run stops
+	_, err = Run(ctx, first, Config{Steps: steps, Seed: 5, Dir: dir, CheckpointEvery: 10, Progress: SilentProgress()})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("want ErrInterrupted, got %v", err)
+	}
+	second := newRegression(t, b) // a fresh process: new store, nothing in memory
+	got, err := Run(context.Background(), second, Config{Steps: steps, Seed: 5, Dir: dir, Resume: true, Progress: SilentProgress()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.StartStep != 24 {
+		t.Errorf("resumed from step %d, want 24", got.StartStep)
+	}
+	if d := math.Abs(got.Train[0].Value - want.Train[0].Value); d > 1e-5*math.Max(1, want.Train[0].Value) {
+		t.Errorf("final loss %.7f after resume, %.7f uninterrupted", got.Train[0].Value, want.Train[0].Value)
+	}
+	w1, w2 := weights(t, full.store), weights(t, second.store)
+	for i := range w1 {
+		if math.Abs(float64(w1[i]-w2[i])) > 1e-5 {
+			t.Fatalf("weight %d: %.7f after resume, %.7f uninterrupted", i, w2[i], w1[i])
+		}
+	}
+}
+
+func TestNonFiniteLossStopsAndKeepsLastGoodCheckpoint(t *testing.T) {
+	b := testBackend(t)
+	dir := t.TempDir()
+	r := newRegression(t, b)
+	r.nanAt = 14
+	_, err := Run(context.Background(), r, Config{Steps: 30, Dir: dir, CheckpointEvery: 5, Progress: SilentProgress()})
+	var nf *NonFiniteError
+	if !errors.As(err, &nf) {
+		t.Fatalf("want NonFiniteError, got %v", err)
+	}
+	if nf.Step != 14 || filepath.Base(nf.LastCheckpoint) != ckptName(10) {
+		t.Errorf("got step %d, checkpoint %q; want step 14, checkpoint %s", nf.Step, nf.LastCheckpoint, ckptName(10))
+	}
+	cks, _ := ListCheckpoints(filepath.Join(dir, "checkpoint"))
+	if len(cks) == 0 || cks[len(cks)-1].Step != 10 {
+		t.Errorf("checkpoints after NaN: %+v, want the newest at step 10", cks)
+	}
+}
+
+func TestDamagedCheckpointFallsBackToPreviousOne(t *testing.T) {
+	b := testBackend(t)
+	dir := t.TempDir()
+	if _, err := Run(context.Background(), newRegression(t, b), Config{Steps: 20, Dir: dir, CheckpointEvery: 10, Progress: SilentProgress()}); err != nil {
+		t.Fatal(err)
+	}
+	newest := filepath.Join(dir, "checkpoint", ckptName(20))
+	raw, _ := os.ReadFile(newest)
+	if err := os.WriteFile(newest, raw[:len(raw)/2], 0o644); err != nil { // a truncated file
+		t.Fatal(err)
+	}
+	store := model.NewStore()
+	c, _, skipped, ok, err := LoadLatestCheckpoint(filepath.Join(dir, "checkpoint"), store)
+	if err != nil || !ok || c.Step != 10 || len(skipped) != 1 {
+		t.Fatalf("got step %d ok=%v skipped=%v err=%v; want step 10 with one skipped file", c.Step, ok, skipped, err)
+	}
+	if _, err := LoadCheckpoint(newest, model.NewStore()); err == nil {
+		t.Fatal("loading a truncated checkpoint must fail")
+	}
+}
+
+func TestCheckpointRoundTripKeepsValuesAndTrainable(t *testing.T) {
+	s := model.NewStore()
+	w, _ := s.CreateVariable("/m/w", tensors.FromFlatDataAndDimensions([]float32{1, 2, 3, 4}, 2, 2))
+	c, _ := s.CreateVariable("/opt/count", tensors.FromScalar(int64(7)))
+	c.SetTrainable(false)
+	dir := t.TempDir()
+	p, err := SaveCheckpoint(dir, s, 3, 0, map[string]any{"note": "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := model.NewStore()
+	extra, err := LoadCheckpoint(p, s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(extra["note"]) != `"x"` {
+		t.Errorf("extra = %s", extra["note"])
+	}
+	got := tensors.MustCopyFlatData[float32](s2.GetVariable("/m/w").MustValue())
+	if len(got) != 4 || got[3] != 4 || !s2.GetVariable("/m/w").Trainable || s2.GetVariable("/opt/count").Trainable {
+		t.Errorf("round trip lost data: %v trainable=%v/%v", got, s2.GetVariable("/m/w").Trainable, s2.GetVariable("/opt/count").Trainable)
+	}
+	// A shape clash is an error naming the variable, not a panic.
+	s3 := model.NewStore()
+	s3.VariableWithShape("/m/w", shapes.Make(dtypes.Float32, 3), graph.Zeros)
+	_ = w
+	if _, err := LoadCheckpoint(p, s3); err == nil {
+		t.Error("loading into a store with another shape must fail")
+	}
+}
