@@ -78,7 +78,6 @@ type Config struct {
 	Backend         backend.Info
 	ModelConfig     any               // the family's configuration, as JSON
 	Datasets        map[string]string // data file → SHA-256
-	Params          int               // number of trainable parameters
 }
 
 // Record is one line of log.jsonl: metrics at a step.
@@ -267,7 +266,7 @@ func Run(ctx context.Context, task Task, cfg Config) (res *Result, err error) {
 	}
 	progress.Finish(status(cfg, res))
 	if cfg.Dir != "" {
-		if err := writeRunFiles(cfg, res, started); err != nil {
+		if err := writeRunFiles(cfg, res, started, TrainableParams(store)); err != nil {
 			return res, err
 		}
 	}
@@ -334,20 +333,20 @@ func writeLog(dir string, history []Record) error {
 	return WriteFileAtomic(filepath.Join(dir, "log.jsonl"), []byte(log.String()))
 }
 
-func writeRunFiles(cfg Config, res *Result, started time.Time) error {
+func writeRunFiles(cfg Config, res *Result, started time.Time, params int) error {
 	man := Manifest{Family: cfg.Family, Profile: cfg.Profile, Seed: cfg.Seed, Steps: res.Steps, ResumedFrom: res.StartStep,
 		WallSeconds: res.WallSeconds, CompileSeconds: res.CompileSeconds, Started: started, Finished: time.Now(),
 		Command: os.Args, Backend: cfg.Backend, Datasets: cfg.Datasets, Config: cfg.ModelConfig}
 	if err := WriteJSON(filepath.Join(cfg.Dir, "manifest.json"), man); err != nil {
 		return err
 	}
-	m := MetricsJSON(cfg, res)
+	m := MetricsJSON(cfg, res, params)
 	return WriteJSON(filepath.Join(cfg.Dir, "metrics.json"), m)
 }
 
 // MetricsJSON is the flat metrics.json object of a run (DESIGN.md §3): the fields every run
 // has, then the last training metrics and the last evaluation.
-func MetricsJSON(cfg Config, res *Result) map[string]any {
+func MetricsJSON(cfg Config, res *Result, params int) map[string]any {
 	hw := fmt.Sprintf("%s, %d CPUs", runtime.GOARCH, runtime.NumCPU())
 	if len(cfg.Backend.Devices) > 0 && cfg.Backend.Name != "" && !strings.HasPrefix(cfg.Backend.Name, "Go") {
 		hw = strings.Join(cfg.Backend.Devices, "; ")
@@ -356,7 +355,7 @@ func MetricsJSON(cfg Config, res *Result) map[string]any {
 		"family": cfg.Family, "profile": cfg.Profile, "backend": cfg.Backend.Config, "hardware": hw,
 		"seed": cfg.Seed, "steps": res.Steps, "wall_seconds": round(res.WallSeconds, 3),
 		"train_steps_per_second": round(res.StepsPerSecond, 3), "compile_seconds": round(res.CompileSeconds, 3),
-		"params": cfg.Params,
+		"params": params,
 	}
 	for _, x := range res.Train {
 		m["train_"+x.Name] = x.Value
@@ -387,4 +386,15 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// TrainableParams counts the scalars in the trainable variables of store.
+func TrainableParams(store *model.Store) int {
+	n := 0
+	for v := range store.IterVariables() {
+		if v.Trainable {
+			n += v.Shape().Size()
+		}
+	}
+	return n
 }

@@ -64,6 +64,9 @@ type terminal struct {
 }
 
 func (t *terminal) Update(s Status) {
+	if s.Step == s.Steps {
+		return // Finish prints the final line
+	}
 	now := time.Now()
 	if t.tty {
 		if now.Sub(t.last) < 200*time.Millisecond {

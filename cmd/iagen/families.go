@@ -1,0 +1,6 @@
+package main
+
+// Every family registers itself with lib/family when imported.
+import (
+	_ "github.com/iagen-course/iagen/lib/classifier"
+)

@@ -1,0 +1,132 @@
+// Package family is the registry of model families. Each family package registers itself
+// (in init) under a short name, so the CLI, the comparison table and the notebooks reach every
+// family the same way and need no per-family code:
+//
+//	import _ "github.com/iagen-course/iagen/lib/vae"   // registers "vae"
+//	f, err := family.Get("vae")
+//	m, err := f.New(family.Options{Backend: b, Profile: "ci"})
+package family
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/gomlx/compute"
+	"github.com/iagen-course/iagen/lib/train"
+)
+
+// Profiles every family offers (DESIGN.md §3): ci (seconds), small (minutes on 2 CPU cores,
+// reaches BENCH.md's "pass" where feasible), full (GPU or long CPU runs), bench (BENCH.md's exact
+// configuration, for speed comparisons).
+var Profiles = []string{"ci", "small", "full", "bench"}
+
+// Options are what every family's constructor takes.
+type Options struct {
+	Backend compute.Backend
+	Profile string
+	Seed    int64
+	DataDir string // "" means data.Dir("")
+}
+
+// Info describes a built model for manifests and metrics.json.
+type Info struct {
+	Steps     int               // default number of training steps of the profile
+	Config    any               // the full configuration, JSON-encodable
+	Datasets  map[string]string // data file → SHA-256
+	Params    int               // trainable parameters
+	SampleExt string            // extension of the samples file: ".png" or ".txt"
+}
+
+// Model is a family's model built for one profile: a training task (see train.Task) that
+// describes itself. Models that have an evaluation implement train.Evaluator: its metrics are
+// the family's fields of metrics.json. Models that generate implement Sampler.
+type Model interface {
+	train.Task
+	Info() Info
+}
+
+// Sampler writes n samples to path: a PNG image grid for image families, UTF-8 text for text
+// families.
+type Sampler interface {
+	Sample(n int, path string) error
+}
+
+// Family is one registered family.
+type Family struct {
+	Name       string // short name used on the command line: gan, vae, gpt, diffusion, flow, lstm
+	Title      string // one-line description
+	Generative bool   // false for helper models (the metrics classifier)
+	New        func(opts Options) (Model, error)
+}
+
+var (
+	mu       sync.Mutex
+	registry = map[string]Family{}
+)
+
+// Register adds a family; it panics on a duplicate name (a programming error at init time).
+func Register(f Family) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[f.Name]; dup {
+		panic("family " + f.Name + " registered twice")
+	}
+	registry[f.Name] = f
+}
+
+// Get returns the family registered under name.
+func Get(name string) (Family, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	f, ok := registry[name]
+	if !ok {
+		return Family{}, fmt.Errorf("unknown family %q (available: %s)", name, strings.Join(namesLocked(), ", "))
+	}
+	return f, nil
+}
+
+// Names lists the registered names, sorted.
+func Names() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	return namesLocked()
+}
+
+func namesLocked() []string {
+	out := make([]string, 0, len(registry))
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CheckProfile returns an error naming the valid profiles when p is not one.
+func CheckProfile(p string) error {
+	for _, q := range Profiles {
+		if p == q {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown profile %q (use one of %s)", p, strings.Join(Profiles, ", "))
+}
+
+// Build constructs the model of family name with opts, turning a panic during construction
+// (GoMLX reports shape errors by panicking) into an error.
+func Build(name string, opts Options) (m Model, err error) {
+	f, err := Get(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckProfile(opts.Profile); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("building %s (%s profile): %v", name, opts.Profile, r)
+		}
+	}()
+	return f.New(opts)
+}
