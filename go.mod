@@ -1,11 +1,12 @@
 module github.com/iagen-course/iagen
 
-go 1.26.8
+go 1.26.5
 
 require (
 	github.com/gomlx/compute v0.1.3
 	github.com/gomlx/gomlx v0.28.4
 	github.com/janpfeifer/gonb v0.11.3
+	gonum.org/v1/gonum v0.16.0
 )
 
 require (

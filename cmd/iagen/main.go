@@ -83,7 +83,7 @@ type common struct {
 }
 
 func addCommon(fs *flag.FlagSet, c *common) {
-	fs.StringVar(&c.backend, "backend", "", "compute backend: go (default), xla:cpu, xla:cuda or xla:/path/plugin.so (default $"+backend.EnvVar+")")
+	fs.StringVar(&c.backend, "backend", "", "compute backend: auto (xla:cpu if installed, else go), go, xla:cpu, xla:cuda or xla:/path/plugin.so (default $"+backend.EnvVar+")")
 	fs.Int64Var(&c.seed, "seed", backend.Seed(), "random seed (default $"+backend.SeedEnvVar+", else fixed)")
 	fs.StringVar(&c.profile, "profile", "ci", "configuration profile: ci, small, full or bench")
 	fs.StringVar(&c.out, "out", "", "output folder")
@@ -114,4 +114,6 @@ func firstLine(s string) string {
 	return s
 }
 
-func newFlagSet(name string) *flag.FlagSet { return flag.NewFlagSet("iagen "+name, flag.ContinueOnError) }
+func newFlagSet(name string) *flag.FlagSet {
+	return flag.NewFlagSet("iagen "+name, flag.ContinueOnError)
+}

@@ -241,3 +241,20 @@ func logSumExp(row []float32) float64 {
 	}
 	return mx + math.Log(s)
 }
+
+// Mistakes returns up to n test images the classifier gets wrong, with the labels it predicted.
+func (m *Model) Mistakes(n int) (idx, predicted []int, err error) {
+	labels, _, err := m.Predict(m.test.Float32(nil, 0, 1))
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, p := range labels {
+		if p != int(m.test.Labels[i]) && len(idx) < n {
+			idx, predicted = append(idx, i), append(predicted, p)
+		}
+	}
+	return idx, predicted, nil
+}
+
+// TestSet returns the MNIST test images the model is evaluated on.
+func (m *Model) TestSet() *data.Images { return m.test }

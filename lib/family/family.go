@@ -9,6 +9,8 @@ package family
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -129,4 +131,30 @@ func Build(name string, opts Options) (m Model, err error) {
 		}
 	}()
 	return f.New(opts)
+}
+
+// ProfileEnvVar selects the profile of notebooks and scripts run without flags (tests set it
+// to "ci").
+const ProfileEnvVar = "IAGEN_PROFILE"
+
+// ProfileFromEnv returns $IAGEN_PROFILE when it names a profile, else def.
+func ProfileFromEnv(def string) string {
+	if p := os.Getenv(ProfileEnvVar); CheckProfile(p) == nil {
+		return p
+	}
+	return def
+}
+
+// RunsEnvVar names the folder under which notebooks keep their runs.
+const RunsEnvVar = "IAGEN_RUNS_DIR"
+
+// RunDir returns the run folder a notebook uses for a model: $IAGEN_RUNS_DIR/name/profile, or
+// under the system's temporary folder. Notebook cells run as separate processes, so a cell
+// that trains saves there and later cells load from there.
+func RunDir(name, profile string) string {
+	root := os.Getenv(RunsEnvVar)
+	if root == "" {
+		root = filepath.Join(os.TempDir(), "iagen-runs")
+	}
+	return filepath.Join(root, name, profile)
 }

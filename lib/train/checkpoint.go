@@ -245,3 +245,16 @@ func LoadCheckpoint(path string, store *model.Store) (extra map[string]json.RawM
 	}
 	return h.Extra, nil
 }
+
+// Restore loads the newest intact checkpoint of the run folder dir into store and returns the
+// step it was taken at. It fails when the run has no checkpoint.
+func Restore(dir string, store *model.Store) (step int, err error) {
+	c, _, _, ok, err := LoadLatestCheckpoint(filepath.Join(dir, "checkpoint"), store)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, fmt.Errorf("no checkpoint in %s: train the model first", dir)
+	}
+	return c.Step, nil
+}

@@ -1,0 +1,51 @@
+# iagen — the two commands that matter:
+#   make lab    set up if needed, then JupyterLab on 127.0.0.1 with the iagen kernel
+#   make test   set up if needed, then every Go test and every notebook, headless
+# Everything here is a thin wrapper over scripts/ and the iagen command.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export GOEXPERIMENT := simd
+export GOMLX_NO_AUTO_INSTALL := 1
+export GOFLAGS := -buildvcs=false
+
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+NOTEBOOKS ?= $(sort $(wildcard notebooks/*.ipynb))
+
+.PHONY: setup lab test test-go test-notebooks build bench data fuzz clean
+
+## setup: Python venv with JupyterLab, gonb + goimports + gopls, the kernel, data (idempotent)
+setup:
+	bash scripts/setup.sh
+
+## lab: the main job — JupyterLab on 127.0.0.1 (PORT, JUPYTER_TOKEN) with the iagen kernel
+lab:
+	bash scripts/lab.sh
+
+## test: all Go tests, then every notebook executed headless with the ci profile
+test: setup test-go test-notebooks
+
+test-go:
+	go vet ./...
+	go test -count=1 ./...
+
+test-notebooks:
+	IAGEN_PROFILE=ci $(PYTHON) scripts/nbtest.py --timeout 900 $(NOTEBOOKS)
+	bash tests/notebooks/test_runner.sh
+
+## build: the iagen command in bin/
+build:
+	go build -o bin/iagen ./cmd/iagen
+
+## bench: step times of the bench configurations (BENCH.md), one JSON line per family
+bench: build
+	bin/iagen bench --json
+
+## data: fetch and verify every dataset of DATA.md
+data: build
+	bin/iagen data fetch
+	bin/iagen data verify
+
+clean:
+	rm -rf bin

@@ -1,0 +1,116 @@
+package backend
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestResolveNames(t *testing.T) {
+	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", "")
+	for _, tc := range []struct{ name, want string }{
+		{"go", "go"},
+		{" ", "auto"}, // blank: $GOMLX_BACKEND (unset here) then Default
+	} {
+		t.Setenv(EnvVar, "")
+		got, err := Resolve(strings.TrimSpace(tc.name))
+		if err != nil {
+			t.Fatalf("Resolve(%q): %v", tc.name, err)
+		}
+		if tc.want == "auto" {
+			if p, _ := FindPlugin("cpu"); p == "" && got != "go" || p != "" && got != "xla:"+p {
+				t.Errorf("Resolve(default) = %q with cpu plugin %q", got, p)
+			}
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("Resolve(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	t.Setenv(EnvVar, "go")
+	if got, _ := Resolve(""); got != "go" {
+		t.Errorf("$%s=go resolved to %q", EnvVar, got)
+	}
+}
+
+func TestUnavailableBackendsFailFastWithClearErrors(t *testing.T) {
+	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", t.TempDir())
+	bogus := filepath.Join(t.TempDir(), "pjrt_c_api_bogus_plugin.so")
+	if err := os.WriteFile(bogus, []byte("not a shared library"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, wantInErr string }{
+		{"tpu", "unknown backend"},
+		{"xla:nonexistent", `no PJRT plugin "nonexistent" found`},
+		{"xla:/no/such/plugin.so", "not found"},
+		{"xla:" + bogus, "backend"},
+	} {
+		start := time.Now()
+		b, err := New(tc.name)
+		if err == nil {
+			b.Finalize()
+			t.Errorf("New(%q) succeeded, want an error", tc.name)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.wantInErr) || strings.Contains(err.Error(), "goroutine") {
+			t.Errorf("New(%q) error %q: want it to mention %q and hold no stack trace", tc.name, err, tc.wantInErr)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("New(%q) took %v to fail", tc.name, d)
+		}
+	}
+	var pnf *PluginNotFoundError
+	if _, err := New("xla:cuda"); !errors.As(err, &pnf) {
+		if p, _ := FindPlugin("cuda"); p == "" {
+			t.Errorf("xla:cuda without a plugin: want PluginNotFoundError, got %v", err)
+		}
+	} else if !strings.Contains(err.Error(), "jax-cuda") {
+		t.Errorf("the cuda error should say how to install the plugin: %v", err)
+	}
+}
+
+func TestFindPluginUsesLibraryPath(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "pjrt_c_api_myaccel_plugin.so")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", dir)
+	got, _ := FindPlugin("myaccel")
+	if got != p {
+		t.Errorf("FindPlugin = %q, want %q", got, p)
+	}
+	cfg, err := Resolve("xla:myaccel,preallocate=false")
+	if err != nil || cfg != "xla:"+p+",preallocate=false" {
+		t.Errorf("Resolve kept options wrong: %q, %v", cfg, err)
+	}
+}
+
+func TestGoBackendDescribe(t *testing.T) {
+	b, err := New("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Finalize()
+	info := Describe(b)
+	if info.Name == "" || len(info.Devices) == 0 || info.Modules["github.com/gomlx/gomlx"] == "" && info.GoVersion == "" {
+		t.Errorf("incomplete description: %+v", info)
+	}
+	if !strings.Contains(info.String(), "backend:") {
+		t.Errorf("String() = %q", info.String())
+	}
+}
+
+func TestSeed(t *testing.T) {
+	t.Setenv(SeedEnvVar, "")
+	if Seed() != DefaultSeed {
+		t.Errorf("Seed() = %d, want the fixed default %d", Seed(), DefaultSeed)
+	}
+	t.Setenv(SeedEnvVar, "123")
+	if Seed() != 123 {
+		t.Errorf("Seed() = %d with $%s=123", Seed(), SeedEnvVar)
+	}
+}
