@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/go-xla/compute/xla"
@@ -61,7 +62,20 @@ func New(name string) (b compute.Backend, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend %q: %s", config, firstLine(err.Error()))
 	}
+	configs.Store(b, config)
 	return b, nil
+}
+
+// configs remembers the configuration each backend made by New was built from, for Describe.
+var configs sync.Map
+
+// Config returns the configuration b was built from by New ("go", "xla:/path/plugin.so"), or
+// b's name for a backend made elsewhere.
+func Config(b compute.Backend) string {
+	if c, ok := configs.Load(b); ok {
+		return c.(string)
+	}
+	return b.Name()
 }
 
 // Resolve turns a user-facing backend name into the configuration string GoMLX takes,
@@ -286,7 +300,7 @@ func Describe(b compute.Backend) Info {
 		return info
 	}
 	info.Name = b.Name()
-	info.Config, _ = Resolve("")
+	info.Config = Config(b)
 	info.Description = b.Description()
 	for i := range b.NumDevices() {
 		info.Devices = append(info.Devices, b.DeviceDescription(compute.DeviceNum(i)))
