@@ -59,12 +59,13 @@ func ProfileConfig(profile string) (Config, error) {
 // Model is a classifier being trained or used.
 type Model struct {
 	Config
-	seed        int64
-	backend     compute.Backend
-	store       *model.Store
-	train, test *data.Images
-	step        *train.Exec
-	predict     *train.Exec
+	WeightsSHA256 string // set for the reference classifier (see Reference)
+	seed          int64
+	backend       compute.Backend
+	store         *model.Store
+	train, test   *data.Images
+	step          *train.Exec
+	predict       *train.Exec
 }
 
 // New builds the classifier of opts.Profile and loads MNIST from opts.DataDir.
