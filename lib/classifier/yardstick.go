@@ -37,7 +37,7 @@ func ReferenceDir(dataDir, profile string) string {
 // from ReferenceDir afterwards. Its weights are identified by the SHA-256 of its checkpoint
 // (WeightsSHA256), which every evaluation records.
 //
-//	iagen train classifier --profile small --out "$(iagen data dir)/classifier/small"   # the same, by hand
+//	iagen train classifier --profile small --out ~/.cache/iagen/data/classifier/small   # the same, by hand
 func Reference(b compute.Backend, dataDir, familyProfile string) (*Model, error) {
 	dir := ReferenceDir(dataDir, familyProfile)
 	m, err := New(family.Options{Backend: b, Profile: ReferenceProfile(familyProfile), Seed: backend.DefaultSeed, DataDir: dataDir})
