@@ -31,7 +31,7 @@ test-go:
 	go test -count=1 ./...
 
 test-notebooks:
-	IAGEN_PROFILE=ci $(PYTHON) scripts/nbtest.py --timeout 900 $(NOTEBOOKS)
+	IAGEN_RUNS_DIR=$$(mktemp -d) $(PYTHON) scripts/nbtest.py --offline --timeout 900 $(NOTEBOOKS)
 	bash tests/notebooks/test_runner.sh
 
 ## build: the iagen command in bin/
