@@ -11,7 +11,7 @@
 #   JUPYTER_TOKEN  the access token (default: a new random one, printed with the URL)
 #   LAB_IP         address to bind (default 127.0.0.1; a container that publishes the port
 #                  needs 0.0.0.0)
-#   GOMLX_BACKEND  passed on to the notebooks (default: the library's, the pure-Go backend)
+#   GOMLX_BACKEND  passed on to the notebooks (default: "auto", XLA on CPU when its plugin is installed, else pure Go)
 # Extra arguments are passed to `jupyter lab`.
 set -euo pipefail
 

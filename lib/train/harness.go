@@ -348,8 +348,8 @@ func writeRunFiles(cfg Config, res *Result, started time.Time, params int) error
 // has, then the last training metrics and the last evaluation.
 func MetricsJSON(cfg Config, res *Result, params int) map[string]any {
 	hw := fmt.Sprintf("%s, %d CPUs", runtime.GOARCH, runtime.NumCPU())
-	if len(cfg.Backend.Devices) > 0 && cfg.Backend.Name != "" && !strings.HasPrefix(cfg.Backend.Name, "Go") {
-		hw = strings.Join(cfg.Backend.Devices, "; ")
+	if d := cfg.Backend.Devices; len(d) > 0 && !strings.HasPrefix(d[0], "cpu") && !strings.HasPrefix(d[0], "device#") {
+		hw = d[0] // an accelerator, e.g. a GPU's description
 	}
 	m := map[string]any{
 		"family": cfg.Family, "profile": cfg.Profile, "backend": cfg.Backend.Config, "hardware": hw,
