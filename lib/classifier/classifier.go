@@ -13,6 +13,7 @@ import (
 	"math"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers"
@@ -20,6 +21,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train/loss"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/gomlx/gomlx/ml/train/optimizer/cosineschedule"
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/nn"
@@ -37,6 +39,7 @@ type Config struct {
 	Hidden       int     `json:"hidden"` // width of the penultimate layer: the feature dimension
 	Batch        int     `json:"batch"`
 	LearningRate float64 `json:"learning_rate"`
+	CosineDecay  bool    `json:"cosine_decay"` // anneal the learning rate to 1% over Steps (Loshchilov & Hutter 2017)
 	Steps        int     `json:"steps"`
 	EvalImages   int     `json:"eval_images"` // test images scored by Evaluate (0: all 10,000)
 }
@@ -49,9 +52,9 @@ func ProfileConfig(profile string) (Config, error) {
 	case "ci":
 		return Config{Arch: "mlp", Hidden: 128, Batch: 64, LearningRate: 1e-3, Steps: 1000, EvalImages: 2000}, nil
 	case "small", "bench":
-		return Config{Arch: "cnn", Hidden: 128, Batch: 64, LearningRate: 1e-3, Steps: 3000}, nil
+		return Config{Arch: "cnn", Hidden: 128, Batch: 64, LearningRate: 1e-3, CosineDecay: true, Steps: 4000}, nil
 	case "full":
-		return Config{Arch: "cnn", Hidden: 128, Batch: 64, LearningRate: 1e-3, Steps: 6000}, nil
+		return Config{Arch: "cnn", Hidden: 128, Batch: 64, LearningRate: 1e-3, CosineDecay: true, Steps: 8000}, nil
 	}
 	return Config{}, family.CheckProfile(profile)
 }
@@ -92,6 +95,10 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	opt := optimizer.Adam().LearningRate(cfg.LearningRate).Done()
 	m.step, err = train.NewTrainExec(opts.Backend, m.store, opt, "", []string{"loss", "accuracy"},
 		func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+			if cfg.CosineDecay {
+				cosineschedule.New(scope, in[0].Graph(), dtypes.Float32).LearningRate(cfg.LearningRate).
+					MinLearningRate(cfg.LearningRate / 100).PeriodSteps(cfg.Steps).Done()
+			}
 			logits, _ := m.forward(scope, in[0])
 			l := graph.ReduceAllMean(loss.SparseCategoricalCrossEntropyLogits([]*graph.Node{graph.ExpandAxes(in[1], -1)}, []*graph.Node{logits}))
 			return []*graph.Node{l, accuracy(logits, in[1])}
