@@ -1,0 +1,644 @@
+package gpt
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/iagen-course/iagen/lib/backend"
+	"github.com/iagen-course/iagen/lib/data"
+	"github.com/iagen-course/iagen/lib/family"
+	"github.com/iagen-course/iagen/lib/train"
+)
+
+// Unit tests run on the pure-Go backend: it compiles in about a second where XLA takes ten,
+// and it is always there.
+func testBackend(t *testing.T) compute.Backend {
+	t.Helper()
+	b, err := backend.New("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// tinyConfig is a 2-layer, 32-wide model with a 16-character context: every test compiles in
+// about a second.
+func tinyConfig() Config {
+	c, _ := ProfileConfig("ci")
+	c.Context, c.DModel, c.Heads, c.Layers, c.Batch = 16, 32, 2, 2, 8
+	c.EvalBatch, c.EvalWindows, c.SampleChars = 8, 32, 40
+	return c
+}
+
+func newModel(t *testing.T, b compute.Backend, cfg Config, seed int64) *Model {
+	t.Helper()
+	m, err := NewWithConfig(family.Options{Backend: b, Profile: "ci", Seed: seed}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.store.SetRNGStateFromSeed(seed); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestProfiles(t *testing.T) {
+	for _, p := range family.Profiles {
+		c, err := ProfileConfig(p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if _, err := ProfileConfig("huge"); err == nil {
+		t.Error("unknown profile accepted")
+	}
+	// bench is BENCH.md's gpt row and its details.
+	b, _ := ProfileConfig("bench")
+	if b.Corpus != "es-rv1909" || b.Context != 64 || b.DModel != 128 || b.Heads != 4 || b.HeadDim() != 32 || b.Layers != 4 ||
+		b.MLPMult != 4 || b.Batch != 32 || b.LearningRate != 1e-3 || b.WeightDecay != 0.1 {
+		t.Errorf("bench profile differs from BENCH.md: %+v", b)
+	}
+	for _, step := range []int{0, 1, 1000, 100000} {
+		if lr := b.LearningRateAt(step); lr != 1e-3 {
+			t.Errorf("bench learning rate at step %d = %g, want a constant 1e-3", step, lr)
+		}
+	}
+}
+
+func TestLearningRateSchedule(t *testing.T) {
+	c := Config{LearningRate: 1e-3, WarmupSteps: 10, DecaySteps: 110, MinLRFraction: 0.1}
+	cases := []struct {
+		step int
+		want float64
+	}{{0, 1e-4}, {4, 5e-4}, {9, 1e-3}, {10, 1e-3}, {60, 0.55e-3}, {110, 1e-4}, {500, 1e-4}}
+	for _, tc := range cases {
+		if got := c.LearningRateAt(tc.step); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("step %d: lr %g, want %g", tc.step, got, tc.want)
+		}
+	}
+}
+
+// logitsExec compiles a computation returning the logits [B, T, V] and the training loss of
+// (tokens, targets), without updating anything.
+func logitsExec(t *testing.T, m *Model) *train.Exec {
+	t.Helper()
+	e, err := train.NewEvalExec(m.backend, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+		h, _, _ := m.forward(scope, in[0], false, false)
+		logits := m.head(scope, h)
+		return []*graph.Node{logits, graph.ReduceAllMean(nll(logits, in[1]))}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// The parameter count follows from the architecture, and the logits have shape [B, T, V].
+func TestShapesAndParameterCount(t *testing.T) {
+	m := newModel(t, testBackend(t), tinyConfig(), 1)
+	in, tg := data.TextWindows(m.trainIDs, m.Context, 1, 0, 3)
+	out, err := logitsExec(t, m).Call(in, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out[0].Shape().Dimensions; len(got) != 3 || got[0] != 3 || got[1] != m.Context || got[2] != m.vocabSize {
+		t.Errorf("logits shape %v, want [3 %d %d]", got, m.Context, m.vocabSize)
+	}
+	want := m.NumParams(m.vocabSize)
+	if got := train.TrainableParams(m.store); got != want {
+		t.Errorf("%d trainable parameters, want %d", got, want)
+	}
+	if m.Info().Params != want || m.Info().SampleExt != ".txt" {
+		t.Errorf("Info = %+v", m.Info())
+	}
+	// BENCH.md's model on the Spanish corpus (85 characters).
+	if b, _ := ProfileConfig("bench"); b.NumParams(85) != 823_381 {
+		t.Errorf("bench model: %d parameters", b.NumParams(85))
+	}
+}
+
+// The training loss equals the mean cross-entropy computed on the host, in float64, from the
+// logits: −(1/BT) Σ (logit[target] − log Σ_v exp logit[v]).
+func TestLossMatchesIndependentCrossEntropy(t *testing.T) {
+	m := newModel(t, testBackend(t), tinyConfig(), 2)
+	in, tg := data.TextWindows(m.trainIDs, m.Context, 2, 7, 4)
+	out, err := logitsExec(t, m).Call(in, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits := tensors.MustCopyFlatData[float32](out[0])
+	targets := tensors.MustCopyFlatData[int32](tg)
+	v := m.vocabSize
+	var sum float64
+	for i, y := range targets {
+		row := logits[i*v : (i+1)*v]
+		mx := float64(row[argmax(row)])
+		var z float64
+		for _, l := range row {
+			z += math.Exp(float64(l) - mx)
+		}
+		sum += mx + math.Log(z) - float64(row[y])
+	}
+	want := sum / float64(len(targets))
+	got, _ := train.Scalar(out[1])
+	if math.Abs(got-want) > 1e-5*want {
+		t.Errorf("graph loss %.7f, host cross-entropy %.7f", got, want)
+	}
+	// An untrained model is near the uniform guess log V, not far from it.
+	if want < 0.5*math.Log(float64(v)) || want > 3*math.Log(float64(v)) {
+		t.Errorf("initial loss %.3f is far from log V = %.3f", want, math.Log(float64(v)))
+	}
+}
+
+// Causality: changing the character at position j changes no prediction before j (and does
+// change the one at j).
+func TestCausalMask(t *testing.T) {
+	m := newModel(t, testBackend(t), tinyConfig(), 3)
+	e := logitsExec(t, m)
+	in, tg := data.TextWindows(m.trainIDs, m.Context, 3, 0, 1)
+	ids := tensors.MustCopyFlatData[int32](in)
+	const j = 9
+	changed := append([]int32(nil), ids...)
+	changed[j] = (changed[j] + 1) % int32(m.vocabSize)
+	a, err := e.Call(in, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.Call(tensors.FromFlatDataAndDimensions(changed, 1, m.Context), tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	la, lb := tensors.MustCopyFlatData[float32](a[0]), tensors.MustCopyFlatData[float32](b[0])
+	v := m.vocabSize
+	for pos := range m.Context {
+		var d float64
+		for k := range v {
+			d = math.Max(d, math.Abs(float64(la[pos*v+k]-lb[pos*v+k])))
+		}
+		if pos < j && d != 0 {
+			t.Errorf("position %d changed by %g when only position %d did: the future leaks", pos, d, j)
+		}
+		if pos == j && d == 0 {
+			t.Errorf("position %d did not change with its own input", j)
+		}
+	}
+}
+
+// Every trainable variable gets a nonzero gradient from the loss.
+func TestGradientsReachEveryVariable(t *testing.T) {
+	m := newModel(t, testBackend(t), tinyConfig(), 4)
+	var names []string
+	e, err := train.NewEvalExec(m.backend, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+		h, _, _ := m.forward(scope, in[0], false, false)
+		loss := graph.ReduceAllMean(nll(m.head(scope, h), in[1]))
+		grads := scope.BuildTrainableVariablesGradientsGraph(loss)
+		names = names[:0]
+		for v := range scope.IterVariables() {
+			if v.Trainable && v.InUseByGraph(loss.Graph()) {
+				names = append(names, v.Path())
+			}
+		}
+		outs := make([]*graph.Node, len(grads))
+		for i, g := range grads {
+			outs[i] = graph.ReduceAllSum(graph.Abs(g))
+		}
+		return outs
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, tg := data.TextWindows(m.trainIDs, m.Context, 4, 0, 8)
+	out, err := e.Call(in, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every trainable variable of the store is used by the loss graph.
+	trainable := 0
+	for v := range m.store.IterVariables() {
+		if v.Trainable {
+			trainable++
+		}
+	}
+	wantVars := 2 + m.Layers*(2*2+4*2+2*2) + 2 + 2 // embeddings, per block (2 LNs, q/k/v/o, up/down), ln_final, head
+	if len(out) != trainable || trainable != wantVars {
+		t.Fatalf("%d gradients, %d trainable variables, want %d", len(out), trainable, wantVars)
+	}
+	for i, o := range out {
+		if g, _ := train.Scalar(o); !(g > 0) || math.IsInf(g, 0) {
+			t.Errorf("variable %s: Σ|∂L/∂θ| = %g", names[i], g)
+		}
+	}
+}
+
+// The ci profile's training lowers the validation loss (a short run of it here).
+func TestCIProfileLowersLoss(t *testing.T) {
+	b := testBackend(t)
+	cfg, _ := ProfileConfig("ci")
+	cfg.EvalWindows = 32
+	m := newModel(t, b, cfg, 5)
+	before, err := m.Evaluate(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const steps = 30 // of the profile's 150, to keep the test short
+	res, err := train.Run(context.Background(), m, train.Config{Steps: steps, Seed: 5, Progress: train.SilentProgress()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b0, _ := before.Get("val_nats_per_char")
+	b1, _ := res.Eval.Get("val_nats_per_char")
+	t.Logf("validation %.3f → %.3f nats/char after %d steps", b0, b1, steps)
+	if !(b1 < b0-0.5) {
+		t.Errorf("validation %.3f → %.3f nats/char after %d steps: expected a clear drop", b0, b1, steps)
+	}
+	bpc, _ := res.Eval.Get("val_bpc")
+	ppl, _ := res.Eval.Get("val_perplexity")
+	if math.Abs(bpc-b1/math.Ln2) > 1e-9 || math.Abs(ppl-math.Exp(b1)) > 1e-9 {
+		t.Errorf("val_bpc %g, val_perplexity %g inconsistent with %g nats/char", bpc, ppl, b1)
+	}
+}
+
+// cancelAt cancels the run's context during step stopAt.
+type cancelAt struct {
+	*Model
+	stopAt int
+	cancel func()
+}
+
+func (c *cancelAt) Step(step int) (train.Metrics, error) {
+	if step == c.stopAt {
+		c.cancel()
+	}
+	return c.Model.Step(step)
+}
+
+// A run interrupted and resumed from its checkpoint ends with the same weights as an
+// uninterrupted one.
+func TestInterruptedRunResumesToSameResult(t *testing.T) {
+	b := testBackend(t)
+	cfg := tinyConfig()
+	cfg.WarmupSteps, cfg.DecaySteps, cfg.MinLRFraction = 3, 12, 0.1 // the schedule must resume too
+	const steps = 12
+	full := newModel(t, b, cfg, 6)
+	want, err := train.Run(context.Background(), full, train.Config{Steps: steps, Seed: 6, Progress: train.SilentProgress()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	first := &cancelAt{Model: newModel(t, b, cfg, 6), stopAt: 4, cancel: cancel}
+	_, err = train.Run(ctx, first, train.Config{Steps: steps, Seed: 6, Dir: dir, Progress: train.SilentProgress()})
+	if !errors.Is(err, train.ErrInterrupted) {
+		t.Fatalf("want an interruption, got %v", err)
+	}
+	second := newModel(t, b, cfg, 6)
+	got, err := train.Run(context.Background(), second, train.Config{Steps: steps, Seed: 6, Dir: dir, Resume: true, Progress: train.SilentProgress()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.StartStep != 5 {
+		t.Errorf("resumed at step %d, want 5", got.StartStep)
+	}
+	if w, g := want.Train[0].Value, got.Train[0].Value; w != g {
+		t.Errorf("final loss %.8f after resume, %.8f uninterrupted", g, w)
+	}
+	compared := 0
+	for v := range full.store.IterVariables() {
+		w := second.store.GetVariable(v.Path())
+		if w == nil || v.DType() != dtypes.Float32 {
+			continue
+		}
+		compared++
+		a := tensors.MustCopyFlatData[float32](v.MustValue())
+		b := tensors.MustCopyFlatData[float32](w.MustValue())
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("%s[%d] = %g after resume, %g uninterrupted", v.Path(), i, b[i], a[i])
+			}
+		}
+	}
+	if compared < 3*train.TrainableParams(full.store)/1000 && compared < 40 { // weights and both Adam moments
+		t.Errorf("only %d float variables compared", compared)
+	}
+	ev, _ := got.Eval.Get("val_nats_per_char")
+	ew, _ := want.Eval.Get("val_nats_per_char")
+	if ev != ew {
+		t.Errorf("validation %.8f after resume, %.8f uninterrupted", ev, ew)
+	}
+}
+
+// The cached decode step gives the same next-character logits as the full forward pass at
+// every position of the window.
+func TestKVCacheMatchesFullForward(t *testing.T) {
+	m := newModel(t, testBackend(t), tinyConfig(), 7)
+	rows := 2
+	in, _ := data.TextWindows(m.trainIDs, m.Context, 7, 0, rows)
+	ids := tensors.MustCopyFlatData[int32](in)
+	caches := m.zeroCaches(rows)
+	for pos := range m.Context {
+		tok := []int32{ids[pos], ids[m.Context+pos]}
+		args := []any{tok, int32(pos)}
+		for _, c := range caches {
+			args = append(args, c)
+		}
+		dec, err := m.decodeExec.Call(args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		caches = dec[1:]
+		full, err := m.prefill.Call(in, int32(pos))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := tensors.MustCopyFlatData[float32](dec[0]), tensors.MustCopyFlatData[float32](full[0])
+		for i := range a {
+			if math.Abs(float64(a[i]-b[i])) > 1e-4*(1+math.Abs(float64(b[i]))) {
+				t.Fatalf("position %d, logit %d: cached %g, full %g", pos, i, a[i], b[i])
+			}
+		}
+	}
+}
+
+// Greedy generation gives the same text with and without the cache while the window is not
+// full; longer generations (past the window) work and stay in the vocabulary.
+func TestGenerateWithAndWithoutCache(t *testing.T) {
+	m := newModel(t, testBackend(t), tinyConfig(), 8)
+	const prompt = "Y dijo "
+	n := m.Context - len(prompt)
+	greedy := GenerateOptions{Rows: 2}
+	a, err := m.Generate(prompt, n, greedy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	greedy.NoCache = true
+	b, err := m.Generate(prompt, n, greedy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a[0] != b[0] || a[1] != b[1] || a[0] != a[1] {
+		t.Errorf("greedy generation differs: cached %q, uncached %q", a, b)
+	}
+	long, err := m.Generate(prompt, 3*m.Context+5, GenerateOptions{Sampling: Sampling{Temperature: 1}, Rows: 3, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range long {
+		if utf8.RuneCountInString(s) != 3*m.Context+5 {
+			t.Errorf("generated %d characters, want %d", utf8.RuneCountInString(s), 3*m.Context+5)
+		}
+		if _, err := m.vocab.Encode(s); err != nil {
+			t.Error(err)
+		}
+	}
+	again, _ := m.Generate(prompt, 3*m.Context+5, GenerateOptions{Sampling: Sampling{Temperature: 1}, Rows: 3, Seed: 1})
+	if strings.Join(again, "|") != strings.Join(long, "|") {
+		t.Error("the same seed gave different text")
+	}
+	if _, err := m.Generate("€", 3, greedy); err == nil {
+		t.Error("a prompt outside the vocabulary was accepted")
+	}
+}
+
+func TestSamplingDistribution(t *testing.T) {
+	logits := []float32{2, 1, 0, -1, 3}
+	soft := func(tau float64) []float64 {
+		p := make([]float64, len(logits))
+		var z float64
+		for i, l := range logits {
+			p[i] = math.Exp(float64(l) / tau)
+			z += p[i]
+		}
+		for i := range p {
+			p[i] /= z
+		}
+		return p
+	}
+	full := soft(1)
+	cases := []struct {
+		name string
+		s    Sampling
+		want []float64
+	}{
+		{"greedy", Sampling{}, []float64{0, 0, 0, 0, 1}},
+		{"softmax", Sampling{Temperature: 1}, full},
+		{"temperature 0.5", Sampling{Temperature: 0.5}, soft(0.5)},
+		{"top-2", Sampling{Temperature: 1, TopK: 2}, []float64{full[0] / (full[0] + full[4]), 0, 0, 0, full[4] / (full[0] + full[4])}},
+		// The nucleus is the smallest set reaching p: {3} has 0.636 < 0.7, {3, 2} has 0.87.
+		{"top-p 0.7", Sampling{Temperature: 1, TopP: 0.7}, []float64{full[0] / (full[0] + full[4]), 0, 0, 0, full[4] / (full[0] + full[4])}},
+		{"top-p 0.5", Sampling{Temperature: 1, TopP: 0.5}, []float64{0, 0, 0, 0, 1}},
+		{"top-p 1", Sampling{Temperature: 1, TopP: 1}, full},
+		{"top-k 3 then top-p 0.99", Sampling{Temperature: 1, TopK: 3, TopP: 0.99},
+			[]float64{full[0] / (full[0] + full[1] + full[4]), full[1] / (full[0] + full[1] + full[4]), 0, 0, full[4] / (full[0] + full[1] + full[4])}},
+	}
+	for _, tc := range cases {
+		got := tc.s.Distribution(logits)
+		for i := range got {
+			if math.Abs(got[i]-tc.want[i]) > 1e-12 {
+				t.Errorf("%s: p = %v, want %v", tc.name, got, tc.want)
+				break
+			}
+		}
+	}
+	if (Sampling{Temperature: -1}).Validate() == nil || (Sampling{TopP: 1.5}).Validate() == nil {
+		t.Error("invalid sampling settings accepted")
+	}
+}
+
+// Draw's frequencies match Distribution.
+func TestDrawFrequencies(t *testing.T) {
+	logits := []float32{1, 0.5, 0, 2}
+	s := Sampling{Temperature: 1, TopK: 3}
+	p := s.Distribution(logits)
+	r := rand.New(rand.NewPCG(1, 2))
+	const n = 40000
+	counts := make([]float64, len(p))
+	for range n {
+		counts[s.Draw(logits, r)]++
+	}
+	for i := range p {
+		// 4.5 standard deviations of a binomial proportion.
+		if sd := math.Sqrt(p[i] * (1 - p[i]) / n); math.Abs(counts[i]/n-p[i]) > 4.5*sd+1e-12 {
+			t.Errorf("id %d drawn %.4f of the time, p = %.4f", i, counts[i]/n, p[i])
+		}
+	}
+	if counts[2] != 0 {
+		t.Error("a character cut by top-k was drawn")
+	}
+}
+
+// The validation protocol: the padded last batch scores exactly what full batches would, and
+// the per-position means average to nats/char.
+func TestEvaluatePartialBatch(t *testing.T) {
+	b := testBackend(t)
+	cfg := tinyConfig()
+	cfg.EvalWindows, cfg.EvalBatch = 20, 8 // 2 full batches and one of 4 windows
+	m := newModel(t, b, cfg, 9)
+	r1, err := m.EvaluateContext(m.Context)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.EvalBatch = 4 // the same 20 windows in 5 full batches (the same compiled weights)
+	r2, err := m.EvaluateContext(m.Context)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.Chars != 20*m.Context || r2.Chars != r1.Chars {
+		t.Errorf("scored %d and %d characters, want %d", r1.Chars, r2.Chars, 20*m.Context)
+	}
+	if math.Abs(r1.NatsPerChar-r2.NatsPerChar) > 1e-6 {
+		t.Errorf("nats/char %.8f with a padded batch, %.8f without", r1.NatsPerChar, r2.NatsPerChar)
+	}
+	var mean float64
+	for _, x := range r1.ByPosition {
+		mean += x / float64(len(r1.ByPosition))
+	}
+	if math.Abs(mean-r1.NatsPerChar) > 1e-6 {
+		t.Errorf("mean of per-position NLL %.8f, nats/char %.8f", mean, r1.NatsPerChar)
+	}
+	short, err := m.EvaluateContext(4)
+	if err != nil || short.Chars != 20*4 {
+		t.Errorf("context 4: %+v, %v", short, err)
+	}
+	if _, err := m.EvaluateContext(m.Context + 1); err == nil {
+		t.Error("a context longer than the model's was accepted")
+	}
+}
+
+// The vocabulary travels in checkpoints; a model whose stored vocabulary differs from the
+// corpus's refuses to decode.
+func TestVocabularyInCheckpoint(t *testing.T) {
+	b := testBackend(t)
+	m := newModel(t, b, tinyConfig(), 10)
+	dir := t.TempDir()
+	if _, err := train.SaveCheckpoint(dir, m.store, 0, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	m2 := newModel(t, b, tinyConfig(), 11)
+	if _, _, _, ok, err := train.LoadLatestCheckpoint(dir, m2.store); err != nil || !ok {
+		t.Fatal(err)
+	}
+	if _, err := m2.Vocab(); err != nil {
+		t.Errorf("restored vocabulary rejected: %v", err)
+	}
+	v := m2.store.GetVariable(vocabVar)
+	cp := tensors.MustCopyFlatData[int32](v.MustValue())
+	cp[3] = 'ж'
+	if err := v.SetValue(tensors.FromValue(cp)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m2.Vocab(); err == nil {
+		t.Error("a different vocabulary was accepted")
+	}
+}
+
+func TestAttentionMaps(t *testing.T) {
+	m := newModel(t, testBackend(t), tinyConfig(), 12)
+	for _, text := range []string{"Y", "Y dijo Dios: Sea"} {
+		a, err := m.Attention(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := utf8.RuneCountInString(text)
+		if len(a.Weights) != m.Layers || len(a.Weights[0]) != m.Heads || len(a.Weights[0][0]) != n {
+			t.Fatalf("%q: weights of %d layers × %d heads × %d rows", text, len(a.Weights), len(a.Weights[0]), len(a.Weights[0][0]))
+		}
+		for l := range a.Weights {
+			for h := range a.Weights[l] {
+				for i, row := range a.Weights[l][h] {
+					var s float64
+					for j, w := range row {
+						if j > i && w != 0 {
+							t.Fatalf("layer %d head %d: query %d attends to future key %d (%g)", l, h, i, j, w)
+						}
+						s += float64(w)
+					}
+					if math.Abs(s-1) > 1e-5 {
+						t.Fatalf("layer %d head %d row %d sums to %g", l, h, i, s)
+					}
+				}
+				if d := a.MeanDistance(l, h); d < 0 || d > float64(n) {
+					t.Errorf("mean distance %g", d)
+				}
+			}
+		}
+		if svg := a.SVG(0, 0); !strings.HasPrefix(svg, "<svg") || !strings.HasSuffix(svg, "</svg>") {
+			t.Error("not an SVG document")
+		}
+	}
+	if _, err := m.Attention(strings.Repeat("a", m.Context+1)); err == nil {
+		t.Error("a text longer than the context was accepted")
+	}
+}
+
+func TestSampleWritesText(t *testing.T) {
+	m := newModel(t, testBackend(t), tinyConfig(), 13)
+	path := filepath.Join(t.TempDir(), "samples.txt")
+	if err := m.Sample(3, path); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !utf8.Valid(raw) {
+		t.Fatal("samples are not UTF-8")
+	}
+	// Three samples (prompt + SampleChars each) separated by blank lines, ending with a newline.
+	text := string(raw)
+	wantLen := 3*(utf8.RuneCountInString(m.Prompt)+m.SampleChars) + 2*2 + 1
+	if !strings.HasPrefix(text, m.Prompt) || utf8.RuneCountInString(text) != wantLen || strings.Count(text, "\n\n"+m.Prompt) < 2 {
+		t.Errorf("samples file %q: want 3 samples of the prompt and %d characters", text, m.SampleChars)
+	}
+	if err := m.Sample(0, path); err == nil {
+		t.Error("0 samples accepted")
+	}
+}
+
+func TestCopying(t *testing.T) {
+	m := newModel(t, testBackend(t), tinyConfig(), 14)
+	c, err := m.NewCopying()
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := m.vocab.Decode(m.trainIDs[5000:5100])
+	if f, n := c.Fraction([]string{train}, 20); f != 1 || n != 81 {
+		t.Errorf("training text: %.3f of %d 20-grams found, want 1 of 81", f, n)
+	}
+	if f, _ := c.Fraction([]string{"qzqzqzqzqzqzqzqzqzqzqzqzqzqz"}, 20); f != 0 {
+		t.Errorf("gibberish: %.3f of its 20-grams found in the corpus", f)
+	}
+	copied := string([]rune(train)[:40])
+	long := c.LongestCopy("qzqz" + copied + "qzqz")
+	if !strings.Contains(long, copied) {
+		t.Errorf("longest copy %q misses the copied %q", long, copied)
+	}
+}
+
+func TestDistinctNGramsAndUnigram(t *testing.T) {
+	if d := DistinctNGrams([]string{"abababab"}, 2); math.Abs(d-2.0/7) > 1e-12 {
+		t.Errorf("distinct 2-grams of abababab = %g, want 2/7", d)
+	}
+	if d := DistinctNGrams([]string{"abcdef"}, 3); d != 1 {
+		t.Errorf("distinct 3-grams of abcdef = %g, want 1", d)
+	}
+	m := newModel(t, testBackend(t), tinyConfig(), 15)
+	// Between a well-predicted corpus and the uniform guess log V.
+	if u := m.UnigramNatsPerChar(); !(u > 2 && u < math.Log(float64(m.vocabSize))) {
+		t.Errorf("unigram cross-entropy %g nats/char", u)
+	}
+}
