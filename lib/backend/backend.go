@@ -42,6 +42,7 @@ func init() {
 //
 //	auto                       xla:cpu when its plugin is installed, else go (the default)
 //	go                         pure Go, no dependencies, always available
+//	go:ops_sequential          pure Go, one op at a time
 //	xla:cuda, xla:cpu          an XLA PJRT plugin found on this machine (see FindPlugin)
 //	xla:/abs/path/plugin.so    a PJRT plugin by absolute path
 //
@@ -99,6 +100,11 @@ func Resolve(name string) (string, error) {
 		}
 		return "go", nil
 	case "go":
+		// Options of the pure-Go backend pass through, e.g. "go:ops_sequential", which runs one
+		// op at a time (slower; avoids the worker-pool deadlock seen on some graphs).
+		if rest != "" {
+			return "go:" + rest, nil
+		}
 		return "go", nil
 	case "xla", "stablehlo", "shlo", "hlo":
 		if plugin == "" {

@@ -30,6 +30,9 @@ func TestResolveNames(t *testing.T) {
 			t.Errorf("Resolve(%q) = %q, want %q", tc.name, got, tc.want)
 		}
 	}
+	if got, _ := Resolve("go:ops_sequential"); got != "go:ops_sequential" {
+		t.Errorf("go backend options dropped: %q", got)
+	}
 	t.Setenv(EnvVar, "go")
 	if got, _ := Resolve(""); got != "go" {
 		t.Errorf("$%s=go resolved to %q", EnvVar, got)

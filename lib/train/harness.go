@@ -163,6 +163,8 @@ func Run(ctx context.Context, task Task, cfg Config) (res *Result, err error) {
 			if ok {
 				res.StartStep, lastCkpt = c.Step, c.Path
 				_ = json.Unmarshal(extra["wall_seconds"], &res.WallSeconds)
+				_ = json.Unmarshal(extra["steps_per_second"], &res.StepsPerSecond)
+				_ = json.Unmarshal(extra["compile_seconds"], &res.CompileSeconds)
 				res.History = readLog(filepath.Join(cfg.Dir, "log.jsonl"), c.Step)
 			}
 		case !cfg.Resume && len(existing) > 0:
@@ -187,7 +189,8 @@ func Run(ctx context.Context, task Task, cfg Config) (res *Result, err error) {
 		if ckptDir == "" {
 			return nil
 		}
-		p, err := SaveCheckpoint(ckptDir, store, step, cfg.Keep, map[string]any{"wall_seconds": res.WallSeconds, "seed": cfg.Seed})
+		p, err := SaveCheckpoint(ckptDir, store, step, cfg.Keep, map[string]any{"wall_seconds": res.WallSeconds, "seed": cfg.Seed,
+			"steps_per_second": res.StepsPerSecond, "compile_seconds": res.CompileSeconds})
 		if err != nil {
 			return err
 		}

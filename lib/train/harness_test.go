@@ -139,6 +139,11 @@ func TestRunLowersLossAndWritesRunFolder(t *testing.T) {
 	if _, err := Run(context.Background(), newRegression(t, b), Config{Steps: 60, Dir: dir, Progress: SilentProgress()}); err == nil {
 		t.Error("starting a new run over an existing one must fail without --resume")
 	}
+	// Resuming a finished run runs no step and keeps what the run measured.
+	again, err := Run(context.Background(), newRegression(t, b), Config{Steps: 60, Seed: 3, Dir: dir, Resume: true, Progress: SilentProgress()})
+	if err != nil || again.StartStep != 60 || again.StepsPerSecond != res.StepsPerSecond || again.WallSeconds != res.WallSeconds {
+		t.Errorf("resuming a finished run: %+v, %v (first run: %.3f steps/s, %.3f s)", again, err, res.StepsPerSecond, res.WallSeconds)
+	}
 }
 
 // An interrupted and resumed run must end where an uninterrupted one ends.
