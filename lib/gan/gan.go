@@ -1,0 +1,281 @@
+// Package gan is iagen's generative adversarial network (Goodfellow et al. 2014, "Generative
+// Adversarial Nets"): a DCGAN (Radford, Metz & Chintala 2016) on MNIST scaled to [-1, 1], and a
+// small MLP GAN on 2-D mixtures (toy.go) where mode collapse can be counted.
+//
+// Two players share one model.Store: a generator G maps noise z ~ N(0, I) to an image, a
+// discriminator D maps an image to a logit ℓ = D(x), the log-odds that x is real. The
+// minimax game of Goodfellow et al. (2014, eq. 1),
+//
+//	min_G max_D  E_x[log σ(D(x))] + E_z[log(1 − σ(D(G(z))))],
+//
+// is trained by alternating gradient steps. D minimises the binary cross-entropy of telling
+// real (label 1) from fake (label 0); with BCE(ℓ, 1) = softplus(−ℓ) and BCE(ℓ, 0) = softplus(ℓ):
+//
+//	L_D = E_x[softplus(−D(x))] + E_z[softplus(D(G(z)))]
+//
+// G uses the non-saturating loss of Goodfellow et al. (2014, §3): instead of minimising
+// log(1 − σ(D(G(z)))), whose gradient vanishes when D confidently rejects the fakes early in
+// training, it maximises log σ(D(G(z))):
+//
+//	L_G = E_z[softplus(−D(G(z)))] = BCE(D(G(z)), 1)
+//
+// One training step (BENCH.md) is one D update on a real and a fake batch (two forward passes
+// of D), then one G update that reuses the same z — the same fake batch — through the
+// just-updated D. Each player has its own Adam (lr 2e-4, β1 0.5, as DCGAN) with its own state
+// in the store, so both, and an exponential moving average of G's weights, are checkpointed.
+//
+// It registers itself as the family "gan":
+//
+//	iagen train gan --profile small --out runs/gan
+package gan
+
+import (
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/layers"
+	"github.com/gomlx/gomlx/ml/layers/activation"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/initializer"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/iagen-course/iagen/lib/classifier"
+	"github.com/iagen-course/iagen/lib/data"
+	"github.com/iagen-course/iagen/lib/family"
+	"github.com/iagen-course/iagen/lib/nn"
+	"github.com/iagen-course/iagen/lib/train"
+)
+
+func init() {
+	family.Register(family.Family{Name: "gan", Title: "DCGAN on MNIST (non-saturating loss, generator EMA)",
+		Generative: true, New: func(o family.Options) (family.Model, error) { return New(o) }})
+}
+
+// Scopes of the store: G's variables, D's variables, the EMA copy of G (same names below
+// EMAScope), and the latent batch shared by the two halves of a step.
+const (
+	GenScope  = "gen"
+	DiscScope = "disc"
+	EMAScope  = "ema"
+	zBatchVar = "/z_batch"
+	emaCount  = "/ema_count"
+)
+
+// Model is a DCGAN being trained or used.
+type Model struct {
+	Config
+	seed    int64
+	backend compute.Backend
+	dataDir string
+	store   *model.Store
+	train   *data.Images
+
+	discStep, genStep *train.Exec // the two halves of a training step
+	sampleExec        *train.Exec // z → images, with the EMA generator (or G itself without EMA)
+	sampleLiveExec    *train.Exec // z → images, with G itself
+	yardstick         *classifier.Yardstick
+}
+
+// New builds the DCGAN of opts.Profile and loads MNIST from opts.DataDir.
+func New(opts family.Options) (*Model, error) {
+	cfg, err := ProfileConfig(opts.Profile)
+	if err != nil {
+		return nil, err
+	}
+	return NewWithConfig(opts, cfg)
+}
+
+// NewWithConfig builds a DCGAN with an explicit configuration.
+func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	trainSet, err := data.LoadMNIST(data.Dir(opts.DataDir), data.Train)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Config: cfg, seed: opts.Seed, backend: opts.Backend, dataDir: opts.DataDir, store: model.NewStore(), train: trainSet}
+	adam := func(scope string) optimizer.Interface {
+		return optimizer.Adam().LearningRate(cfg.LearningRate).Betas(cfg.Beta1, cfg.Beta2).Epsilon(1e-8).Scope(scope).Done()
+	}
+
+	// D half: one update of D on the real batch and a fresh fake batch G(z).
+	m.discStep, err = train.NewTrainExec(opts.Backend, m.store, adam("adam_disc"), DiscScope,
+		[]string{"d_loss", "d_real", "d_fake"}, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+			real := in[0]
+			g := real.Graph()
+			z := scope.RandomNormal(g, shapes.Make(dtypes.Float32, cfg.Batch, cfg.Latent))
+			m.store.VariableWithShape(zBatchVar, z.Shape(), initializer.Zero).SetTrainable(false).SetNodeValue(z)
+			// G runs in training mode (batch statistics) as in PyTorch, but its running averages
+			// are left untouched here: they are updated once per step, by the G half.
+			fake := graph.StopGradient(m.generator(scope.At(GenScope), z))
+			undoRunningStatUpdates(m.store, g, "/"+GenScope)
+			realLogits := m.discriminator(scope.At(DiscScope), real)
+			fakeLogits := m.discriminator(scope.At(DiscScope), fake)
+			return []*graph.Node{discLoss(realLogits, fakeLogits), meanSigmoid(realLogits), meanSigmoid(fakeLogits)}
+		})
+	if err != nil {
+		return nil, err
+	}
+
+	// G half: one update of G through the just-updated D, on the same z; then the EMA of G.
+	m.genStep, err = train.NewTrainExec(opts.Backend, m.store, adam("adam_gen"), GenScope,
+		[]string{"g_loss"}, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+			g := in[0].Graph()
+			z := m.store.VariableWithShape(zBatchVar, shapes.Make(dtypes.Float32, cfg.Batch, cfg.Latent), initializer.Zero).NodeValue(g)
+			fakeLogits := m.discriminator(scope.At(DiscScope), m.generator(scope.At(GenScope), z))
+			if cfg.EMADecay > 0 {
+				m.updateEMA(g)
+			}
+			return []*graph.Node{genLoss(fakeLogits)}
+		})
+	if err != nil {
+		return nil, err
+	}
+	sample := func(genScope func(*model.Scope) *model.Scope) (*train.Exec, error) {
+		return train.NewEvalExec(opts.Backend, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+			out := m.generator(genScope(scope), in[0])
+			markNonTrainable(m.store, "/"+EMAScope+"/")
+			return []*graph.Node{out}
+		})
+	}
+	m.sampleLiveExec, err = sample(func(s *model.Scope) *model.Scope { return s.At(GenScope) })
+	if err != nil {
+		return nil, err
+	}
+	m.sampleExec = m.sampleLiveExec
+	if cfg.EMADecay > 0 {
+		m.sampleExec, err = sample(func(s *model.Scope) *model.Scope { return s.At(EMAScope).At(GenScope) })
+	}
+	return m, err
+}
+
+// generator maps z [B, Latent] to images [B, 28, 28, 1] in [-1, 1] (BENCH.md's DCGAN G, NHWC):
+//
+//	Dense Latent→7·7·C, reshape 7×7×C, BatchNorm, ReLU
+//	→ ConvTranspose C→C/2 (k4, s2, p1): 14×14, BatchNorm, ReLU
+//	→ ConvTranspose C/2→1 (k4, s2, p1): 28×28, tanh
+func (m *Model) generator(scope *model.Scope, z *graph.Node) *graph.Node {
+	b, c := z.Shape().Dimensions[0], m.GenChannels
+	h := layers.Dense(scope.In("dense"), z, true, 7*7*c)
+	h = graph.Reshape(h, b, 7, 7, c)
+	h = activation.Relu(nn.BatchNorm(scope.In("bn1"), h).Momentum(m.BNMomentum).Done())
+	h = nn.ConvTranspose2D(scope.In("deconv1"), h, c/2, 4, 2, 1)
+	h = activation.Relu(nn.BatchNorm(scope.In("bn2"), h).Momentum(m.BNMomentum).Done())
+	h = nn.ConvTranspose2D(scope.In("deconv2"), h, 1, 4, 2, 1)
+	return graph.Tanh(h)
+}
+
+// discriminator maps images x [B, 28, 28, 1] to logits [B] (BENCH.md's DCGAN D, NHWC), or
+// [B/Pack] with PacGAN packing:
+//
+//	Conv 1→C (k4, s2, p1): 14×14, LeakyReLU 0.2
+//	→ Conv C→2C (k4, s2, p1): 7×7, BatchNorm, LeakyReLU 0.2 → flatten → Dense → 1
+func (m *Model) discriminator(scope *model.Scope, x *graph.Node) *graph.Node {
+	b, c := x.Shape().Dimensions[0], m.DiscChannels
+	if m.Pack > 1 {
+		// PacGAN: Pack consecutive images become the channels of one input, [B/m, 28, 28, m].
+		b /= m.Pack
+		x = graph.TransposeAllAxes(graph.Reshape(x, b, m.Pack, 28, 28), 0, 2, 3, 1)
+	}
+	h := activation.LeakyReluWith(nn.Conv2D(scope.In("conv1"), x, c, 4, 2, 1), 0.2)
+	h = nn.Conv2D(scope.In("conv2"), h, 2*c, 4, 2, 1)
+	h = activation.LeakyReluWith(nn.BatchNorm(scope.In("bn"), h).Momentum(m.BNMomentum).Done(), 0.2)
+	h = graph.Reshape(h, b, -1)
+	return graph.Reshape(layers.Dense(scope.In("logit"), h, true, 1), b)
+}
+
+// discLoss is D's binary cross-entropy, real labelled 1 and fake 0 (Goodfellow et al. 2014,
+// eq. 1, as a loss to minimise): L_D = mean softplus(−ℓ_real) + mean softplus(ℓ_fake).
+func discLoss(realLogits, fakeLogits *graph.Node) *graph.Node {
+	return graph.Add(graph.ReduceAllMean(graph.Softplus(graph.Neg(realLogits))), graph.ReduceAllMean(graph.Softplus(fakeLogits)))
+}
+
+// genLoss is the non-saturating generator loss (Goodfellow et al. 2014, §3):
+// L_G = mean softplus(−ℓ_fake) = −mean log σ(D(G(z))).
+func genLoss(fakeLogits *graph.Node) *graph.Node {
+	return graph.ReduceAllMean(graph.Softplus(graph.Neg(fakeLogits)))
+}
+
+// meanSigmoid is D's mean probability that its inputs are real.
+func meanSigmoid(logits *graph.Node) *graph.Node { return graph.ReduceAllMean(graph.Sigmoid(logits)) }
+
+// undoRunningStatUpdates puts back, in graph g, the values the non-trainable variables under
+// prefix (BatchNorm's running averages) had when g started: any update made to them in g so
+// far is dropped. A variable's value at the start of a graph is the graph parameter named by
+// its path.
+func undoRunningStatUpdates(store *model.Store, g *graph.Graph, prefix string) {
+	for v := range store.IterVariables() {
+		if !v.Trainable && hasPrefix(v.Path(), prefix+"/") && v.ChangedInGraph(g) {
+			v.SetNodeValue(g.GetParameterByName(v.Path()))
+		}
+	}
+}
+
+// updateEMA sets every variable of G (weights and BatchNorm running averages) in the EMA copy
+// to θ_ema ← w·θ_ema + (1 − w)·θ with w = d·min(n, 1), n the number of updates so far, so the
+// first update copies G. It reads G's weights at the start of the step (before this step's Adam
+// update: the average lags G by one step, which does not matter at d ≈ 0.999) and its running
+// averages after this step's forward pass. It must be called after G is built and before the
+// optimizer.
+func (m *Model) updateEMA(g *graph.Graph) {
+	// G's variables: those under GenScope that this graph has used so far (the optimizer's,
+	// also under GenScope, are added to the graph only after this function).
+	var vars []*model.Variable
+	for v := range m.store.IterVariables() {
+		if hasPrefix(v.Path(), "/"+GenScope+"/") && v.InUseByGraph(g) {
+			vars = append(vars, v)
+		}
+	}
+	countVar := m.store.VariableWithShape(emaCount, shapes.Make(dtypes.Float32), initializer.Zero).SetTrainable(false)
+	count := countVar.NodeValue(g)
+	w := graph.MulScalar(graph.Min(count, graph.OnesLike(count)), m.EMADecay)
+	for _, v := range vars {
+		ema := m.store.VariableWithShape("/"+EMAScope+v.Path(), v.Shape(), initializer.Zero).SetTrainable(false)
+		theta := v.NodeValue(g)
+		wb := graph.BroadcastToShape(w, theta.Shape())
+		ema.SetNodeValue(graph.Add(graph.Mul(wb, ema.NodeValue(g)), graph.Mul(graph.OneMinus(wb), theta)))
+	}
+	countVar.SetNodeValue(graph.AddScalar(count, 1))
+}
+
+// markNonTrainable flags every variable under prefix as not trainable (the EMA copy of G).
+func markNonTrainable(store *model.Store, prefix string) {
+	for v := range store.IterVariables() {
+		if hasPrefix(v.Path(), prefix) {
+			v.SetTrainable(false)
+		}
+	}
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// Store holds both players' weights, their Adam states, G's EMA and the random-number state.
+func (m *Model) Store() *model.Store { return m.store }
+
+// Step runs training step number step: D on real batch number step of the shuffled training
+// set (pixels scaled to [-1, 1]) and a fake batch, then G on the same fake batch.
+func (m *Model) Step(step int) (train.Metrics, error) {
+	idx := data.BatchIndices(m.train.N, m.Batch, m.seed, step)
+	dm, err := m.discStep.Run(m.train.Float32(idx, -1, 1))
+	if err != nil {
+		return nil, err
+	}
+	gm, err := m.genStep.Run(noInput)
+	if err != nil {
+		return nil, err
+	}
+	return train.Metrics{dm[0], gm[0], dm[1], dm[2]}, nil
+}
+
+// noInput feeds the G half, which reads everything it needs from the store; a graph needs at
+// least one input.
+var noInput = float32(0)
+
+// Info describes the model for manifests.
+func (m *Model) Info() family.Info {
+	return family.Info{Steps: m.Steps, Config: m.Config, Datasets: m.train.Files, Params: train.TrainableParams(m.store), SampleExt: ".png"}
+}
+
+// TrainSet returns the MNIST training images the GAN learns from.
+func (m *Model) TrainSet() *data.Images { return m.train }

@@ -1,0 +1,388 @@
+package gan
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/iagen-course/iagen/lib/backend"
+	"github.com/iagen-course/iagen/lib/data"
+	"github.com/iagen-course/iagen/lib/family"
+	"github.com/iagen-course/iagen/lib/train"
+)
+
+var (
+	goBackendOnce sync.Once
+	goBackend     compute.Backend
+	goBackendErr  error
+)
+
+// testBackend is the pure-Go backend: it compiles in a fraction of a second, which keeps these
+// tests fast; it is also where GoMLX's native even-kernel convolution gradients are wrong, so
+// it is the one to check.
+func testBackend(t *testing.T) compute.Backend {
+	t.Helper()
+	goBackendOnce.Do(func() { goBackend, goBackendErr = backend.New("go") })
+	if goBackendErr != nil {
+		t.Fatal(goBackendErr)
+	}
+	return goBackend
+}
+
+// tiny is a DCGAN small enough to train in milliseconds.
+func tiny() Config {
+	return Config{Latent: 4, GenChannels: 4, DiscChannels: 2, Batch: 8, LearningRate: 2e-4, Beta1: 0.5, Beta2: 0.999,
+		BNMomentum: 0.1, Steps: 10, EMADecay: 0.9, EvalSamples: 20}
+}
+
+func newModel(t *testing.T, b compute.Backend, cfg Config) *Model {
+	t.Helper()
+	m, err := NewWithConfig(family.Options{Backend: b, Profile: "ci", Seed: 7}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestProfiles(t *testing.T) {
+	for _, p := range family.Profiles {
+		c, err := ProfileConfig(p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if err := c.Check(); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	b, _ := ProfileConfig("bench")
+	want := Config{Latent: 64, GenChannels: 128, DiscChannels: 64, Batch: 64, LearningRate: 2e-4, Beta1: 0.5, Beta2: 0.999,
+		BNMomentum: 0.1, Steps: b.Steps, EvalSamples: 10000}
+	if b != want {
+		t.Errorf("bench profile %+v, want BENCH.md's %+v", b, want)
+	}
+	if s, _ := ProfileConfig("small"); s.EvalSamples != 10000 {
+		t.Errorf("small profile scores %d samples, BENCH.md wants 10,000", s.EvalSamples)
+	}
+	if _, err := ProfileConfig("huge"); err == nil {
+		t.Error("unknown profile accepted")
+	}
+	bad := tiny()
+	bad.GenChannels = 5
+	if err := bad.Check(); err == nil || !strings.Contains(err.Error(), "even") {
+		t.Errorf("odd gen_channels: %v", err)
+	}
+}
+
+// TestShapes checks G's and D's shape contracts and G's output range (tanh).
+func TestShapes(t *testing.T) {
+	b := testBackend(t)
+	m := newModel(t, b, tiny())
+	exec, err := train.NewEvalExec(b, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+		x := m.generator(scope.At(GenScope), in[0])
+		return []*graph.Node{x, m.discriminator(scope.At(DiscScope), x)}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := tensors.FromFlatDataAndDimensions(make([]float32, 3*m.Latent), 3, m.Latent)
+	out, err := exec.Call(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out[0].Shape().Dimensions; len(got) != 4 || got[0] != 3 || got[1] != 28 || got[2] != 28 || got[3] != 1 {
+		t.Errorf("G(z) shape %v, want [3 28 28 1]", got)
+	}
+	if got := out[1].Shape().Dimensions; len(got) != 1 || got[0] != 3 {
+		t.Errorf("D(x) shape %v, want [3]", got)
+	}
+	for _, v := range tensors.MustCopyFlatData[float32](out[0]) {
+		if v < -1 || v > 1 || math.IsNaN(float64(v)) {
+			t.Fatalf("G output %v outside [-1, 1]", v)
+		}
+	}
+	// PacGAN packing: D scores one logit per pack of m images, stacked as m channels.
+	packed := tiny()
+	packed.Pack = 2
+	pm := newModel(t, b, packed)
+	if _, err := pm.Step(0); err != nil {
+		t.Fatal(err)
+	}
+	if w := pm.store.GetVariable("/disc/conv1/conv/weights"); w == nil || w.Shape().Dimensions[2] != 2 {
+		t.Errorf("packed D's first conv: %v, want 2 input channels", w)
+	}
+	packed.Pack = 3
+	if err := packed.Check(); err == nil {
+		t.Error("pack 3 with batch 8 accepted")
+	}
+	// The sampler pads to its fixed batch and returns exactly n images.
+	im, err := m.Samples(7, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.N != 7 || len(im.Pixels) != 7*784 {
+		t.Errorf("Samples(7): N=%d, %d pixels", im.N, len(im.Pixels))
+	}
+	inter, err := m.Interpolate(2, 5, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inter.N != 10 {
+		t.Errorf("Interpolate(2, 5): %d images, want 10", inter.N)
+	}
+}
+
+// TestLossMatchesDirectComputation checks L_D and L_G against −log σ(ℓ) and −log(1 − σ(ℓ))
+// computed in float64, including logits large enough to overflow a naive formula.
+func TestLossMatchesDirectComputation(t *testing.T) {
+	b := testBackend(t)
+	real := []float32{2.5, -1, 0, 30}
+	fake := []float32{-3, 0.5, 1, -40}
+	exec, err := train.NewEvalExec(b, model.NewStore(), nil, func(_ *model.Scope, in []*graph.Node) []*graph.Node {
+		return []*graph.Node{discLoss(in[0], in[1]), genLoss(in[1])}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Call(real, fake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigmoid := func(x float32) float64 { return 1 / (1 + math.Exp(-float64(x))) }
+	var wantD, wantG float64
+	for i := range real {
+		wantD += -math.Log(sigmoid(real[i]))/4 - math.Log1p(-sigmoid(fake[i]))/4
+		wantG += -math.Log(sigmoid(fake[i])) / 4
+	}
+	gotD, _ := train.Scalar(out[0])
+	gotG, _ := train.Scalar(out[1])
+	if math.Abs(gotD-wantD) > 1e-5*math.Max(1, wantD) || math.Abs(gotG-wantG) > 1e-5*math.Max(1, wantG) {
+		t.Errorf("L_D = %v (want %v), L_G = %v (want %v)", gotD, wantD, gotG, wantG)
+	}
+}
+
+func snapshot(store *model.Store) map[string][]float32 {
+	out := map[string][]float32{}
+	for v := range store.IterVariables() {
+		if f, err := tensors.CopyFlatData[float32](v.MustValue()); err == nil {
+			out[v.Path()] = f
+		}
+	}
+	return out
+}
+
+func changed(a, b []float32) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEachHalfUpdatesItsPlayer checks, one half-step at a time, that gradients reach every
+// trainable variable of the player being updated (Adam moves a variable exactly when its
+// gradient is non-zero) and nothing of the other player; that G's BatchNorm running averages
+// move once per step (in the G half, as PyTorch's single G forward pass) while D's move in both
+// halves; and that the EMA copy follows G.
+func TestEachHalfUpdatesItsPlayer(t *testing.T) {
+	b := testBackend(t)
+	m := newModel(t, b, tiny())
+	// The first step creates and initialises the variables.
+	if _, err := m.Step(0); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(m.store)
+	if _, err := m.discStep.Run(m.train.Float32(data.BatchIndices(m.train.N, m.Batch, 1, 1), -1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	mid := snapshot(m.store)
+	if _, err := m.genStep.Run(noInput); err != nil {
+		t.Fatal(err)
+	}
+	after := snapshot(m.store)
+	counts := map[string]int{}
+	for v := range m.store.IterVariables() {
+		p := v.Path()
+		dHalf, gHalf := changed(before[p], mid[p]), changed(mid[p], after[p])
+		switch {
+		case strings.Contains(p, "/adam_") || strings.Contains(p, "/optimizers/"): // optimizer state
+		case strings.HasPrefix(p, "/disc/") && v.Trainable:
+			counts["disc"]++
+			if !dHalf || gHalf {
+				t.Errorf("%s: changed in D half %v (want true), in G half %v (want false)", p, dHalf, gHalf)
+			}
+		case strings.HasPrefix(p, "/disc/"): // running averages: both halves run D in training mode
+			if !dHalf || !gHalf {
+				t.Errorf("%s: changed in D half %v, in G half %v (want both)", p, dHalf, gHalf)
+			}
+		case strings.HasPrefix(p, "/gen/") && v.Trainable:
+			counts["gen"]++
+			if dHalf || !gHalf {
+				t.Errorf("%s: changed in D half %v (want false), in G half %v (want true)", p, dHalf, gHalf)
+			}
+		case strings.HasPrefix(p, "/gen/"):
+			counts["gen_stats"]++
+			if dHalf || !gHalf {
+				t.Errorf("%s (running average): changed in D half %v (want false), in G half %v (want true)", p, dHalf, gHalf)
+			}
+		case strings.HasPrefix(p, "/ema/"):
+			counts["ema"]++
+			if v.Trainable {
+				t.Errorf("%s: the EMA copy must not be trainable", p)
+			}
+			if !gHalf {
+				t.Errorf("%s: EMA not updated by the G half", p)
+			}
+		}
+	}
+	// G: dense (2) + 2 BatchNorm (2 each) + 2 transposed convs (2 each); D: 2 convs + BatchNorm + dense.
+	if counts["gen"] != 10 || counts["disc"] != 8 || counts["gen_stats"] != 4 || counts["ema"] != 14 {
+		t.Errorf("variable counts %v, want gen 10, disc 8, gen_stats 4, ema 14", counts)
+	}
+	// The EMA is θ_ema ← 0.9·θ_ema + 0.1·θ with θ read before the G update.
+	for v := range m.store.IterVariables() {
+		p := v.Path()
+		if !strings.HasPrefix(p, "/ema/") {
+			continue
+		}
+		g := strings.TrimPrefix(p, "/ema")
+		theta := mid[g] // weights: before the G update
+		if !m.store.GetVariable(g).Trainable {
+			theta = after[g] // running averages: after the G half's forward pass
+		}
+		for i := range after[p] {
+			want := 0.9*before[p][i] + 0.1*theta[i]
+			if d := math.Abs(float64(after[p][i] - want)); d > 1e-5*math.Max(1, math.Abs(float64(want))) {
+				t.Fatalf("%s[%d] = %v, want 0.9·%v + 0.1·%v", p, i, after[p][i], before[p][i], theta[i])
+			}
+		}
+	}
+	want := 0
+	for v := range m.store.IterVariables() {
+		if v.Trainable && (strings.HasPrefix(v.Path(), "/gen/") || strings.HasPrefix(v.Path(), "/disc/")) {
+			want += v.Shape().Size()
+		}
+	}
+	if n := train.TrainableParams(m.store); n != want {
+		t.Errorf("trainable parameters %d, want %d (G and D only: the EMA copy must not count)", n, want)
+	}
+}
+
+func TestResumeMatchesUninterrupted(t *testing.T) {
+	b := testBackend(t)
+	run := func(dir string, steps int, resume bool) (*Model, *train.Result) {
+		m := newModel(t, b, tiny())
+		res, err := train.Run(context.Background(), m, train.Config{Steps: steps, Seed: 5, Dir: dir, Resume: resume,
+			Progress: train.SilentProgress()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, res
+	}
+	whole, wholeRes := run(filepath.Join(t.TempDir(), "whole"), 6, false)
+	dir := filepath.Join(t.TempDir(), "split")
+	run(dir, 3, false)
+	resumed, resRes := run(dir, 6, true)
+	if resRes.StartStep != 3 {
+		t.Fatalf("resumed from step %d, want 3", resRes.StartStep)
+	}
+	n := 0
+	for v := range whole.store.IterVariables() {
+		w := resumed.store.GetVariable(v.Path())
+		if w == nil {
+			t.Fatalf("%s missing after resume", v.Path())
+		}
+		if !v.MustValue().Equal(w.MustValue()) {
+			t.Errorf("%s differs between the uninterrupted and the resumed run", v.Path())
+		}
+		n++
+	}
+	if n < 40 {
+		t.Fatalf("only %d variables compared (both Adam states and the EMA should be in the store)", n)
+	}
+	a, _ := wholeRes.Eval.Get("fld")
+	c, _ := resRes.Eval.Get("fld")
+	if a != c || a == 0 {
+		t.Errorf("fld %v (uninterrupted) vs %v (resumed)", a, c)
+	}
+}
+
+// TestCIProfileLearns trains the ci profile on the default backend and checks that the samples
+// move toward the data: Fréchet distance on the reference features (of the untrained G, then
+// after the 300 steps) falls by at least half, and at least three classes appear.
+func TestCIProfileLearns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the ci profile (about a minute)")
+	}
+	b, err := backend.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(family.Options{Backend: b, Profile: "ci", Seed: backend.DefaultSeed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := m.Evaluate(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := train.Run(context.Background(), m, train.Config{Steps: m.Steps, Seed: backend.DefaultSeed, Progress: train.SilentProgress()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := before.Get("fld")
+	last, _ := res.Eval.Get("fld")
+	classes, _ := res.Eval.Get("classes_covered")
+	t.Logf("fld %.1f → %.1f, classes %v", first, last, classes)
+	if !(last < first/2) || classes < 3 {
+		t.Errorf("ci training did not learn: fld %.1f → %.1f, %v classes", first, last, classes)
+	}
+}
+
+// TestToyPackingKeepsModes checks mode counting, and that PacGAN's packed discriminator sees
+// Pack points per logit.
+func TestToyModeCounting(t *testing.T) {
+	modes := [][2]float32{{0, 0}, {1, 0}, {0, 1}}
+	pts := [][2]float32{{0, 0}, {0.01, 0}, {1, 0.02}, {5, 5}, {0, 0.8}}
+	rep := CountToyModes(pts, modes, 0.15)
+	if rep.Counts[0] != 2 || rep.Counts[1] != 1 || rep.Counts[2] != 0 || rep.Covered != 2 || math.Abs(rep.HighQuality-0.6) > 1e-9 {
+		t.Errorf("CountToyModes = %+v", rep)
+	}
+	b := testBackend(t)
+	cfg := DefaultToyConfig()
+	cfg.Hidden, cfg.Batch, cfg.Pack, cfg.EvalSamples = 8, 4, 3, 50
+	m, err := NewToy(b, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := train.Run(context.Background(), m, train.Config{Steps: 3, Seed: 1, Progress: train.SilentProgress()}); err != nil {
+		t.Fatal(err)
+	}
+	if v := m.store.GetVariable("/disc/hidden0/dense/weights"); v == nil || v.Shape().Dimensions[0] != 6 {
+		t.Errorf("packed D's first layer: %v, want 2·Pack = 6 inputs", v)
+	}
+	if _, err := m.Modes(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSlerp(t *testing.T) {
+	a, b := []float32{1, 0}, []float32{0, 2}
+	if got := Slerp(a, b, 0); got[0] != 1 || got[1] != 0 {
+		t.Errorf("Slerp(t=0) = %v", got)
+	}
+	if got := Slerp(a, b, 1); math.Abs(float64(got[0])) > 1e-6 || math.Abs(float64(got[1]-2)) > 1e-6 {
+		t.Errorf("Slerp(t=1) = %v", got)
+	}
+	mid := Slerp(a, b, 0.5) // 45°: sin(π/4)/sin(π/2)·(a + b)
+	if w := math.Sqrt(0.5); math.Abs(float64(mid[0])-w) > 1e-6 || math.Abs(float64(mid[1])-2*w) > 1e-6 {
+		t.Errorf("Slerp(t=0.5) = %v", mid)
+	}
+}
