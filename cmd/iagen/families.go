@@ -5,4 +5,5 @@ import (
 	_ "github.com/iagen-course/iagen/lib/classifier"
 	_ "github.com/iagen-course/iagen/lib/gan"
 	_ "github.com/iagen-course/iagen/lib/gpt"
+	_ "github.com/iagen-course/iagen/lib/vae"
 )

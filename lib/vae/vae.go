@@ -1,0 +1,294 @@
+// Package vae is iagen's variational autoencoder (Kingma & Welling 2014, "Auto-Encoding
+// Variational Bayes"; Rezende, Mohamed & Wierstra 2014) on dynamically binarized MNIST.
+//
+// An encoder q_φ(z|x) = N(μ_φ(x), diag σ²_φ(x)) maps an image to a Gaussian over a small latent
+// space; a decoder p_θ(x|z) = Π_j Bernoulli(x_j; sigmoid(ℓ_θ(z)_j)) maps a latent back to one
+// Bernoulli probability per pixel; the prior is p(z) = N(0, I). Training maximises the evidence
+// lower bound (ELBO) on log p_θ(x), with one reparameterised sample z = μ + σ ⊙ ε, ε ~ N(0, I)
+// (Kingma & Welling 2014, §2.3–2.4, eq. 10) and the KL term in closed form (their appendix B):
+//
+//	log p(x) ≥ ELBO(x) = E_{q(z|x)}[log p(x|z)] − KL(q(z|x) ‖ p(z)),
+//	KL = ½ Σ_d (μ_d² + σ_d² − 1 − log σ_d²).
+//
+// A β knob weights the KL term (β-VAE, Higgins et al. 2017): loss = −E_q[log p(x|z)] + β·KL;
+// β = 1 is the ELBO. The test likelihood is the importance-weighted bound of Burda, Grosse &
+// Salakhutdinov 2016 with K samples (see IWAE), reported next to the test ELBO, the KL per
+// latent dimension and the number of active units.
+//
+// Two architectures: "mlp" (BENCH.md: 784→400 ReLU→(μ, log σ²) ∈ R^20; 20→400 ReLU→784 logits)
+// and "conv" (two stride-2 convolutions down, two stride-2 transposed convolutions up, from
+// lib/nn). It registers itself as the family "vae":
+//
+//	iagen train vae --profile small --out runs/vae
+package vae
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/layers"
+	"github.com/gomlx/gomlx/ml/layers/activation"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/iagen-course/iagen/lib/data"
+	"github.com/iagen-course/iagen/lib/family"
+	"github.com/iagen-course/iagen/lib/nn"
+	"github.com/iagen-course/iagen/lib/train"
+)
+
+func init() {
+	family.Register(family.Family{Name: "vae", Title: "variational autoencoder (binarized MNIST, ELBO, IWAE bound)",
+		Generative: true, New: func(o family.Options) (family.Model, error) { return New(o) }})
+}
+
+// Config of a VAE.
+type Config struct {
+	Arch     string  `json:"arch"`     // "mlp" or "conv"
+	Hidden   int     `json:"hidden"`   // width of each hidden Dense layer (mlp), of the Dense layer after the convolutions (conv)
+	Depth    int     `json:"depth"`    // hidden Dense layers in the encoder and in the decoder (mlp; BENCH.md: 1)
+	Channels int     `json:"channels"` // conv: channels of the first convolution (the second has twice as many)
+	Latent   int     `json:"latent"`   // dimension of z
+	Beta     float64 `json:"beta"`     // weight of the KL term (1: the ELBO)
+
+	Batch        int     `json:"batch"`
+	LearningRate float64 `json:"learning_rate"`
+	Steps        int     `json:"steps"`
+
+	// Evaluation: the IWAE bound with IWAEK importance samples on the first EvalImages test
+	// images (0: all 10,000), IWAEChunk samples (images × K) per graph call.
+	IWAEK      int `json:"iwae_k"`
+	EvalImages int `json:"eval_images"`
+	IWAEChunk  int `json:"iwae_chunk"`
+}
+
+// ProfileConfig returns the configuration of a profile:
+//
+//   - ci: the BENCH.md MLP, 600 steps (seconds), IWAE with K = 50 on 500 test images;
+//   - small: the BENCH.md MLP trained for 60k steps, IWAE K = 1000 on all 10,000 test
+//     images — BENCH.md's "pass" target (≤ 95 nats) on 2 CPU cores;
+//   - full: a wider, deeper MLP with 50 latent dimensions, toward the "stretch" target;
+//   - bench: BENCH.md exactly (the MLP, batch 128, Adam 1e-3; 12k steps as PyTorch needs).
+func ProfileConfig(profile string) (Config, error) {
+	mlp := Config{Arch: "mlp", Hidden: 400, Depth: 1, Channels: 32, Latent: 20, Beta: 1,
+		Batch: 128, LearningRate: 1e-3, Steps: 12000, IWAEK: 1000, IWAEChunk: 10000}
+	switch profile {
+	case "ci":
+		c := mlp
+		c.Steps, c.IWAEK, c.EvalImages = 600, 50, 500
+		return c, nil
+	case "small":
+		c := mlp
+		c.Steps = 60000
+		return c, nil
+	case "full":
+		c := mlp
+		c.Hidden, c.Depth, c.Latent, c.Steps = 500, 2, 50, 200000
+		return c, nil
+	case "bench":
+		return mlp, nil
+	}
+	return Config{}, family.CheckProfile(profile)
+}
+
+// Check reports the first thing wrong with c.
+func (c Config) Check() error {
+	switch {
+	case c.Arch != "mlp" && c.Arch != "conv":
+		return fmt.Errorf("vae: arch %q: use \"mlp\" or \"conv\"", c.Arch)
+	case c.Hidden < 1 || c.Latent < 1 || c.Batch < 1 || c.Steps < 0:
+		return fmt.Errorf("vae: hidden (%d), latent (%d) and batch (%d) must be ≥ 1", c.Hidden, c.Latent, c.Batch)
+	case c.Arch == "mlp" && c.Depth < 1:
+		return fmt.Errorf("vae: depth %d: an MLP needs at least one hidden layer", c.Depth)
+	case c.Arch == "conv" && c.Channels < 1:
+		return fmt.Errorf("vae: channels %d must be ≥ 1", c.Channels)
+	case !(c.Beta >= 0) || !(c.LearningRate > 0):
+		return fmt.Errorf("vae: beta (%g) must be ≥ 0 and learning rate (%g) > 0", c.Beta, c.LearningRate)
+	case c.IWAEK < 1 || c.IWAEChunk < 1 || c.EvalImages < 0:
+		return fmt.Errorf("vae: iwae_k (%d) and iwae_chunk (%d) must be ≥ 1, eval_images (%d) ≥ 0", c.IWAEK, c.IWAEChunk, c.EvalImages)
+	}
+	return nil
+}
+
+// Model is a VAE being trained or used.
+type Model struct {
+	Config
+	seed    int64
+	backend compute.Backend
+	store   *model.Store
+	train   *data.Images // grey training images, binarized afresh every step
+	test    *data.Images // test images binarized once (TestBinarizationSeed): pixels 0 or 255
+
+	step       *train.Exec         // one Adam update on −ELBO_β of a batch
+	encodeExec *train.Exec         // x → μ, log σ²
+	decodeExec *train.Exec         // z → Bernoulli means
+	iwaeExecs  map[int]*train.Exec // per samples-per-image k: x, RNG state → log-weights, log p(x|z), RNG state
+}
+
+// New builds the VAE of opts.Profile and loads MNIST from opts.DataDir.
+func New(opts family.Options) (*Model, error) {
+	cfg, err := ProfileConfig(opts.Profile)
+	if err != nil {
+		return nil, err
+	}
+	return NewWithConfig(opts, cfg)
+}
+
+// NewWithConfig builds a VAE with an explicit configuration (the notebook's 2-dimensional and
+// β variants).
+func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	dir := data.Dir(opts.DataDir)
+	trainSet, err := data.LoadMNIST(dir, data.Train)
+	if err != nil {
+		return nil, err
+	}
+	testSet, err := data.LoadMNIST(dir, data.Test)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Config: cfg, seed: opts.Seed, backend: opts.Backend, store: model.NewStore(),
+		train: trainSet, test: Binarize(testSet, TestBinarizationSeed), iwaeExecs: map[int]*train.Exec{}}
+	// BENCH.md: Adam β1 0.9, β2 0.999, ε 1e-8 (GoMLX's default ε is 1e-7).
+	opt := optimizer.Adam().LearningRate(cfg.LearningRate).Betas(0.9, 0.999).Epsilon(1e-8).Done()
+	m.step, err = train.NewTrainExec(opts.Backend, m.store, opt, "", []string{"loss", "neg_elbo", "recon", "kl"},
+		func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+			x := in[0]
+			g := x.Graph()
+			// Dynamic binarization: a fresh x_j ~ Bernoulli(grey level) every step.
+			xb := graph.ConvertDType(graph.LessThan(scope.RandomUniform(g, x.Shape()), x), dtypes.Float32)
+			eps := scope.RandomNormal(g, shapes.Make(dtypes.Float32, x.Shape().Dimensions[0], cfg.Latent))
+			recon, kl := m.negELBO(scope, xb, eps)
+			r, k := graph.ReduceAllMean(recon), graph.ReduceAllMean(kl)
+			loss := graph.Add(r, graph.MulScalar(k, cfg.Beta))
+			return []*graph.Node{loss, graph.Add(r, k), r, k}
+		})
+	if err != nil {
+		return nil, err
+	}
+	m.encodeExec, err = train.NewEvalExec(opts.Backend, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+		mu, logVar := m.encode(scope, in[0])
+		return []*graph.Node{mu, logVar}
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.decodeExec, err = train.NewEvalExec(opts.Backend, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+		logits := m.decode(scope, in[0])
+		return []*graph.Node{graph.Reshape(graph.Sigmoid(logits), -1, 28, 28, 1)}
+	})
+	return m, err
+}
+
+// encode maps images x [B, 28, 28, 1] to the parameters of q(z|x): μ and log σ², each [B, Latent].
+func (m *Model) encode(scope *model.Scope, x *graph.Node) (mu, logVar *graph.Node) {
+	scope = scope.In("encoder")
+	b := x.Shape().Dimensions[0]
+	h := x
+	if m.Arch == "conv" {
+		// 28×28×1 → 14×14×C → 7×7×2C (4×4 kernels, stride 2, padding 1), then one Dense layer.
+		h = activation.Relu(nn.Conv2D(scope.In("conv1"), h, m.Channels, 4, 2, 1))
+		h = activation.Relu(nn.Conv2D(scope.In("conv2"), h, 2*m.Channels, 4, 2, 1))
+		h = activation.Relu(layers.Dense(scope.In("dense"), graph.Reshape(h, b, -1), true, m.Hidden))
+	} else {
+		h = graph.Reshape(h, b, -1)
+		for i := range m.Depth {
+			h = activation.Relu(layers.Dense(scope.In("hidden%d", i), h, true, m.Hidden))
+		}
+	}
+	return layers.Dense(scope.In("mu"), h, true, m.Latent), layers.Dense(scope.In("logvar"), h, true, m.Latent)
+}
+
+// decode maps latents z [N, Latent] to Bernoulli logits ℓ [N, 784]: p(x_j = 1 | z) = sigmoid(ℓ_j).
+func (m *Model) decode(scope *model.Scope, z *graph.Node) *graph.Node {
+	scope = scope.In("decoder")
+	n := z.Shape().Dimensions[0]
+	h := z
+	if m.Arch == "conv" {
+		// Mirror of the encoder: Dense → 7×7×2C → 14×14×C → 28×28×1 (transposed convolutions).
+		h = activation.Relu(layers.Dense(scope.In("dense"), h, true, m.Hidden))
+		h = activation.Relu(layers.Dense(scope.In("project"), h, true, 7*7*2*m.Channels))
+		h = graph.Reshape(h, n, 7, 7, 2*m.Channels)
+		h = activation.Relu(nn.ConvTranspose2D(scope.In("deconv1"), h, m.Channels, 4, 2, 1))
+		h = nn.ConvTranspose2D(scope.In("deconv2"), h, 1, 4, 2, 1)
+		return graph.Reshape(h, n, 28*28)
+	}
+	for i := range m.Depth {
+		h = activation.Relu(layers.Dense(scope.In("hidden%d", i), h, true, m.Hidden))
+	}
+	return layers.Dense(scope.In("logits"), h, true, 28*28)
+}
+
+// negELBO returns, per image of the binary batch x [B, 28, 28, 1] with the noise ε [B, Latent]
+// of the reparameterisation z = μ + σ ⊙ ε, the two terms of −ELBO (both [B], nats):
+//
+//	recon = −log p(x|z) = Σ_j BCEWithLogits(ℓ_j, x_j)      (one-sample estimate of −E_q[log p(x|z)])
+//	kl    = KL(q(z|x) ‖ N(0, I)) = ½ Σ_d (μ_d² + σ_d² − 1 − log σ_d²)
+func (m *Model) negELBO(scope *model.Scope, x, eps *graph.Node) (recon, kl *graph.Node) {
+	mu, logVar := m.encode(scope, x)
+	z := graph.Add(mu, graph.Mul(graph.Exp(graph.MulScalar(logVar, 0.5)), eps))
+	logits := m.decode(scope, z)
+	recon = graph.Neg(bernoulliLogLikelihood(graph.Reshape(x, -1, 28*28), logits))
+	return recon, graph.ReduceSum(klPerDim(mu, logVar), -1)
+}
+
+// klPerDim is KL(N(μ, σ²) ‖ N(0, 1)) for every latent dimension: ½ (μ² + σ² − 1 − log σ²),
+// shaped like μ.
+func klPerDim(mu, logVar *graph.Node) *graph.Node {
+	return graph.MulScalar(graph.Sub(graph.Add(graph.Square(mu), graph.Exp(logVar)), graph.AddScalar(logVar, 1)), 0.5)
+}
+
+// bernoulliLogLikelihood is log p(x|ℓ) = Σ_j x_j ℓ_j − softplus(ℓ_j), summed over the last axis
+// (x ∈ {0, 1}; softplus(ℓ) = max(ℓ, 0) + log(1 + e^−|ℓ|), stable for any ℓ). x may have size 1
+// on axes where ℓ does not (it is broadcast).
+func bernoulliLogLikelihood(x, logits *graph.Node) *graph.Node {
+	softplus := graph.Add(activation.Relu(logits), graph.Log1p(graph.Exp(graph.Neg(graph.Abs(logits)))))
+	return graph.ReduceSum(graph.Sub(graph.Mul(x, logits), softplus), -1)
+}
+
+// logWeights computes, for binary images x [B, 28, 28, 1] and the noise eps [B, K, Latent] of K
+// reparameterised samples z_i = μ(x) + σ(x) ⊙ ε_i ~ q(z|x) per image, the importance log-weights
+// of Burda et al. 2016 (eq. 8) and the reconstruction terms, both [B, K]:
+//
+//	log w_i = log p(x|z_i) + log p(z_i) − log q(z_i|x),
+//
+// with log p(z) = −½ Σ_d (z_d² + log 2π) and, since (z − μ)/σ = ε,
+// log q(z|x) = −½ Σ_d (ε_d² + log σ_d² + log 2π).
+func (m *Model) logWeights(scope *model.Scope, x, eps *graph.Node) (logW, logPx *graph.Node) {
+	b, k := eps.Shape().Dimensions[0], eps.Shape().Dimensions[1]
+	mu, logVar := m.encode(scope, x)
+	mu3, logVar3 := graph.Reshape(mu, b, 1, m.Latent), graph.Reshape(logVar, b, 1, m.Latent)
+	z := graph.Add(mu3, graph.Mul(graph.Exp(graph.MulScalar(logVar3, 0.5)), eps)) // [B, K, L]
+	logits := graph.Reshape(m.decode(scope, graph.Reshape(z, b*k, m.Latent)), b, k, 28*28)
+	logPx = bernoulliLogLikelihood(graph.Reshape(x, b, 1, 28*28), logits)
+	halfLog2Pi := 0.5 * math.Log(2*math.Pi) * float64(m.Latent)
+	logPz := graph.AddScalar(graph.MulScalar(graph.ReduceSum(graph.Square(z), -1), -0.5), -halfLog2Pi)
+	logQ := graph.AddScalar(graph.MulScalar(graph.Add(graph.ReduceSum(graph.Square(eps), -1), graph.ReduceSum(logVar3, -1)), -0.5), -halfLog2Pi)
+	return graph.Add(logPx, graph.Sub(logPz, logQ)), logPx
+}
+
+// Store holds the weights, the Adam state and the random-number state.
+func (m *Model) Store() *model.Store { return m.store }
+
+// Step trains on batch number step of the shuffled training set: the grey images go in, and the
+// graph binarizes them with the store's RNG (so a resumed run repeats the same binarization).
+func (m *Model) Step(step int) (train.Metrics, error) {
+	idx := data.BatchIndices(m.train.N, m.Batch, m.seed, step)
+	return m.step.Run(m.train.Float32(idx, 0, 1))
+}
+
+// Info describes the model for manifests.
+func (m *Model) Info() family.Info {
+	files := map[string]string{}
+	for _, fs := range []map[string]string{m.train.Files, m.test.Files} {
+		for k, v := range fs {
+			files[k] = v
+		}
+	}
+	return family.Info{Steps: m.Steps, Config: m.Config, Datasets: files, Params: train.TrainableParams(m.store), SampleExt: ".png"}
+}

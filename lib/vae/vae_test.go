@@ -1,0 +1,513 @@
+package vae
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/iagen-course/iagen/lib/backend"
+	"github.com/iagen-course/iagen/lib/family"
+	"github.com/iagen-course/iagen/lib/train"
+)
+
+var (
+	goBackendOnce sync.Once
+	goBackend     compute.Backend
+	goBackendErr  error
+)
+
+// testBackend is the pure-Go backend: it compiles in a fraction of a second, which keeps these
+// tests fast; it is also where GoMLX has known-wrong gradients, so it is the one to check.
+func testBackend(t *testing.T) compute.Backend {
+	t.Helper()
+	goBackendOnce.Do(func() { goBackend, goBackendErr = backend.New("go") })
+	if goBackendErr != nil {
+		t.Fatal(goBackendErr)
+	}
+	return goBackend
+}
+
+// tiny is a configuration small enough to train and check in milliseconds.
+func tiny(arch string) Config {
+	return Config{Arch: arch, Hidden: 16, Depth: 1, Channels: 4, Latent: 3, Beta: 1, Batch: 8, LearningRate: 1e-3,
+		Steps: 10, IWAEK: 4, EvalImages: 6, IWAEChunk: 8}
+}
+
+func newModel(t *testing.T, b compute.Backend, cfg Config) *Model {
+	t.Helper()
+	m, err := NewWithConfig(family.Options{Backend: b, Profile: "ci", Seed: 7}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestProfiles(t *testing.T) {
+	for _, p := range family.Profiles {
+		c, err := ProfileConfig(p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if err := c.Check(); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	b, _ := ProfileConfig("bench")
+	want := Config{Arch: "mlp", Hidden: 400, Depth: 1, Latent: 20, Beta: 1, Batch: 128, LearningRate: 1e-3}
+	if b.Arch != want.Arch || b.Hidden != want.Hidden || b.Depth != want.Depth || b.Latent != want.Latent ||
+		b.Beta != want.Beta || b.Batch != want.Batch || b.LearningRate != want.LearningRate {
+		t.Errorf("bench profile %+v differs from BENCH.md (%+v)", b, want)
+	}
+	for _, p := range []string{"small", "full", "bench"} {
+		c, _ := ProfileConfig(p)
+		if c.IWAEK < 1000 || c.EvalImages != 0 {
+			t.Errorf("%s: the reported NLL needs K ≥ 1000 on all test images, got K = %d on %d", p, c.IWAEK, c.EvalImages)
+		}
+	}
+	if _, err := ProfileConfig("huge"); err == nil {
+		t.Error("unknown profile accepted")
+	}
+	bad := tiny("mlp")
+	bad.Arch = "rnn"
+	if bad.Check() == nil {
+		t.Error("unknown architecture accepted")
+	}
+}
+
+func TestBinarize(t *testing.T) {
+	m := newModel(t, testBackend(t), tiny("mlp"))
+	grey := m.train.Subset(seq(3000))
+	a, b := Binarize(grey, 1), Binarize(grey, 1)
+	c := Binarize(grey, 2)
+	var on, level float64
+	same, diff := true, false
+	for i, v := range a.Pixels {
+		if v != 0 && v != 255 {
+			t.Fatalf("pixel %d = %d, want 0 or 255", i, v)
+		}
+		same = same && v == b.Pixels[i]
+		diff = diff || v != c.Pixels[i]
+		on += float64(v) / 255
+		level += float64(grey.Pixels[i]) / 255
+	}
+	if !same || !diff {
+		t.Errorf("same seed gives the same images: %v; another seed gives others: %v", same, diff)
+	}
+	// E[binary] = grey level: over 2.4M pixels the means agree to ~3e-4.
+	if n := float64(len(a.Pixels)); math.Abs(on/n-level/n) > 1.5e-3 {
+		t.Errorf("mean binarized pixel %.5f, mean grey level %.5f", on/n, level/n)
+	}
+	if m.TestSet().Pixels[0] != Binarize(m.test, TestBinarizationSeed).Pixels[0] {
+		t.Error("test set is not binarized with TestBinarizationSeed")
+	}
+}
+
+// TestShapes runs every graph of both architectures once and checks the shapes that come back.
+func TestShapes(t *testing.T) {
+	for _, arch := range []string{"mlp", "conv"} {
+		t.Run(arch, func(t *testing.T) {
+			cfg := tiny(arch)
+			m := newModel(t, testBackend(t), cfg)
+			ms, err := m.Step(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ms) != 4 || ms[0].Name != "loss" {
+				t.Fatalf("step metrics %v", ms)
+			}
+			mu, lv, err := m.Encode(m.TestSet(), []int{0, 1, 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(mu) != 3 || len(lv) != 3 || len(mu[0]) != cfg.Latent || len(lv[2]) != cfg.Latent {
+				t.Fatalf("encode: %d×%d, want 3×%d", len(mu), len(mu[0]), cfg.Latent)
+			}
+			im, err := m.Samples(5, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if im.N != 5 || im.Height != 28 || im.Width != 28 || im.Channels != 1 || len(im.Pixels) != 5*784 {
+				t.Fatalf("samples: %d images of %d×%d×%d, %d bytes", im.N, im.Height, im.Width, im.Channels, len(im.Pixels))
+			}
+			r, err := m.IWAE(cfg.IWAEK, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.K != cfg.IWAEK || r.Images != 3 || !(r.NLL > 0) || !(r.Recon > 0) {
+				t.Fatalf("IWAE: %+v", r)
+			}
+			if _, err := m.LatentMap(4); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "s.png")
+			if err := m.Sample(4, path); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// param returns the flat float64 value of the variable at path.
+func param(t *testing.T, s *model.Store, path string) []float64 {
+	t.Helper()
+	v := s.GetVariable(path)
+	if v == nil {
+		t.Fatalf("no variable %s", path)
+	}
+	f32 := tensors.MustCopyFlatData[float32](v.MustValue())
+	out := make([]float64, len(f32))
+	for i, x := range f32 {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// dense computes x·W + b for one row x, W [len(x), out] row-major.
+func dense(x, w, b []float64) []float64 {
+	out := append([]float64(nil), b...)
+	for i, xi := range x {
+		for j := range out {
+			out[j] += xi * w[i*len(out)+j]
+		}
+	}
+	return out
+}
+
+func relu(v []float64) []float64 {
+	for i := range v {
+		v[i] = max(v[i], 0)
+	}
+	return v
+}
+
+// TestLossMatchesDirectComputation recomputes −ELBO's two terms and the importance log-weights
+// in plain float64 Go from the model's weights, with the same noise ε, and with log q(z|x) taken
+// from the Gaussian density of z itself (not from ε, as the graph does).
+func TestLossMatchesDirectComputation(t *testing.T) {
+	b := testBackend(t)
+	cfg := tiny("mlp")
+	m := newModel(t, b, cfg)
+	const n, k = 4, 3
+	L := cfg.Latent
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := make([]float32, n*784)
+	for i := range x {
+		if rng.Float64() < 0.2 {
+			x[i] = 1
+		}
+	}
+	eps1 := make([]float32, n*L)
+	eps3 := make([]float32, n*k*L)
+	for i := range eps1 {
+		eps1[i] = float32(rng.NormFloat64())
+	}
+	for i := range eps3 {
+		eps3[i] = float32(rng.NormFloat64())
+	}
+	elboExec, err := train.NewEvalExec(b, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+		recon, kl := m.negELBO(scope, in[0], in[1])
+		return []*graph.Node{recon, kl}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iwExec, err := train.NewEvalExec(b, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+		logW, logPx := m.logWeights(scope, in[0], in[1])
+		return []*graph.Node{logW, logPx}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xt := tensors.FromFlatDataAndDimensions(x, n, 28, 28, 1)
+	out, err := elboExec.Call(xt, tensors.FromFlatDataAndDimensions(eps1, n, L))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recon, kl := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+	out, err = iwExec.Call(xt, tensors.FromFlatDataAndDimensions(eps3, n, k, L))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logW, logPx := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+
+	s := m.store
+	e0w, e0b := param(t, s, "/encoder/hidden0/dense/weights"), param(t, s, "/encoder/hidden0/dense/biases")
+	muW, muB := param(t, s, "/encoder/mu/dense/weights"), param(t, s, "/encoder/mu/dense/biases")
+	lvW, lvB := param(t, s, "/encoder/logvar/dense/weights"), param(t, s, "/encoder/logvar/dense/biases")
+	d0w, d0b := param(t, s, "/decoder/hidden0/dense/weights"), param(t, s, "/decoder/hidden0/dense/biases")
+	dlW, dlB := param(t, s, "/decoder/logits/dense/weights"), param(t, s, "/decoder/logits/dense/biases")
+	logLik := func(xi []float64, z []float64) float64 { // log p(x|z), Bernoulli, via log sigmoid
+		l := dense(relu(dense(z, d0w, d0b)), dlW, dlB)
+		var s float64
+		for j, lj := range l {
+			p := 1 / (1 + math.Exp(-lj))
+			if xi[j] == 1 {
+				s += math.Log(p)
+			} else {
+				s += math.Log(1 - p)
+			}
+		}
+		return s
+	}
+	logNormal := func(z, mu, variance []float64) float64 {
+		var s float64
+		for d := range z {
+			s += -0.5*math.Log(2*math.Pi*variance[d]) - (z[d]-mu[d])*(z[d]-mu[d])/(2*variance[d])
+		}
+		return s
+	}
+	near := func(what string, got float32, want float64) {
+		t.Helper()
+		if math.Abs(float64(got)-want) > 1e-3*max(1, math.Abs(want)) {
+			t.Errorf("%s = %.6f, direct computation %.6f", what, got, want)
+		}
+	}
+	for i := range n {
+		xi := make([]float64, 784)
+		for j := range xi {
+			xi[j] = float64(x[i*784+j])
+		}
+		h := relu(dense(xi, e0w, e0b))
+		mu, lv := dense(h, muW, muB), dense(h, lvW, lvB)
+		variance := make([]float64, L)
+		zeros, ones := make([]float64, L), make([]float64, L)
+		var wantKL float64
+		for d := range L {
+			variance[d], ones[d] = math.Exp(lv[d]), 1
+			// KL(N(μ, σ²) ‖ N(0, 1)) = log(1/σ) + (σ² + μ²)/2 − ½
+			wantKL += -0.5*lv[d] + (variance[d]+mu[d]*mu[d])/2 - 0.5
+		}
+		z := make([]float64, L)
+		for d := range L {
+			z[d] = mu[d] + math.Sqrt(variance[d])*float64(eps1[i*L+d])
+		}
+		near("recon", recon[i], -logLik(xi, z))
+		near("kl", kl[i], wantKL)
+		for j := range k {
+			for d := range L {
+				z[d] = mu[d] + math.Sqrt(variance[d])*float64(eps3[(i*k+j)*L+d])
+			}
+			lp := logLik(xi, z)
+			near("log p(x|z)", logPx[i*k+j], lp)
+			near("log w", logW[i*k+j], lp+logNormal(z, zeros, ones)-logNormal(z, mu, variance))
+		}
+	}
+}
+
+// TestGradientsReachEveryVariable checks that the training loss has a non-zero gradient with
+// respect to every trainable variable, for both architectures.
+func TestGradientsReachEveryVariable(t *testing.T) {
+	for _, arch := range []string{"mlp", "conv"} {
+		t.Run(arch, func(t *testing.T) {
+			b := testBackend(t)
+			m := newModel(t, b, tiny(arch))
+			var names []string
+			exec, err := train.NewEvalExec(b, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+				g := in[0].Graph()
+				eps := graph.Const(g, tensors.FromShape(shapes.Make(dtypes.Float32, 8, m.Latent)))
+				eps = graph.AddScalar(eps, 0.3)
+				recon, kl := m.negELBO(scope, in[0], eps)
+				loss := graph.ReduceAllMean(graph.Add(recon, kl))
+				grads := scope.BuildTrainableVariablesGradientsGraph(loss)
+				var norms []*graph.Node
+				for v := range scope.IterVariables() {
+					if v.Trainable {
+						names = append(names, v.Path())
+					}
+				}
+				for _, gr := range grads {
+					norms = append(norms, graph.ReduceAllSum(graph.Abs(gr)))
+				}
+				return norms
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Call(m.TestSet().Float32([]int{0, 1, 2, 3, 4, 5, 6, 7}, 0, 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out) != len(names) || len(out) == 0 {
+				t.Fatalf("%d gradients for %d trainable variables", len(out), len(names))
+			}
+			for i, o := range out {
+				if v := tensors.ToScalar[float32](o); !(v > 0) || math.IsInf(float64(v), 0) {
+					t.Errorf("gradient of %s: Σ|g| = %v", names[i], v)
+				}
+			}
+		})
+	}
+}
+
+// TestCIProfileLearns trains the ci profile for a part of its steps on the default backend and
+// checks that the training loss falls and the test NLL (IWAE) falls far below its value at
+// initialisation (≈ 784·log 2 ≈ 543 nats for a decoder that says ½ everywhere).
+func TestCIProfileLearns(t *testing.T) {
+	b, err := backend.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(family.Options{Backend: b, Profile: "ci", Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.EvalImages = 200
+	before, err := m.IWAE(m.IWAEK, m.EvalImages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := 300
+	if testing.Short() {
+		steps = 100
+	}
+	res, err := train.Run(context.Background(), m, train.Config{Steps: steps, Seed: 1, Progress: train.SilentProgress(), LogEvery: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean := func(rs []train.Record) float64 {
+		var s float64
+		for _, r := range rs {
+			s += r.Values["loss"]
+		}
+		return s / float64(len(rs))
+	}
+	first, last := mean(res.History[:10]), mean(res.History[len(res.History)-10:])
+	nll, _ := res.Eval.Get("test_nll_nats")
+	elbo, _ := res.Eval.Get("test_elbo_nats")
+	t.Logf("loss %.1f → %.1f; test NLL %.1f → %.1f, −ELBO %.1f", first, last, before.NLL, nll, elbo)
+	if !(last < first-100) {
+		t.Errorf("training loss went from %.1f to %.1f: it should fall by more than 100 nats", first, last)
+	}
+	if !(nll < before.NLL-200) || !(nll <= elbo) {
+		t.Errorf("test NLL went from %.1f to %.1f (−ELBO %.1f): want a fall of 200 nats and NLL ≤ −ELBO", before.NLL, nll, elbo)
+	}
+}
+
+// TestIWAEBoundTightensWithK checks Burda et al.'s Theorem 1 on a briefly trained model:
+// −ELBO ≥ NLL_1 ≥ NLL_10 ≥ NLL_100 (up to Monte Carlo noise, which is small next to the gaps).
+func TestIWAEBoundTightensWithK(t *testing.T) {
+	b := testBackend(t)
+	cfg := tiny("mlp")
+	cfg.Hidden, cfg.Latent, cfg.Batch, cfg.IWAEChunk = 64, 8, 32, 2000
+	m := newModel(t, b, cfg)
+	if _, err := train.Run(context.Background(), m, train.Config{Steps: 100, Seed: 1, Progress: train.SilentProgress()}); err != nil {
+		t.Fatal(err)
+	}
+	prev := math.Inf(1)
+	for _, k := range []int{1, 10, 100} {
+		r, err := m.IWAE(k, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("K = %d: NLL %.2f, recon %.2f", k, r.NLL, r.Recon)
+		if !(r.NLL < prev) {
+			t.Errorf("K = %d: NLL %.3f not below %.3f", k, r.NLL, prev)
+		}
+		prev = r.NLL
+	}
+	r1, _ := m.IWAE(1, 20)
+	r1b, _ := m.IWAE(1, 20)
+	if r1.NLL != r1b.NLL {
+		t.Errorf("IWAE is not deterministic: %v then %v", r1.NLL, r1b.NLL)
+	}
+}
+
+// TestBetaWeightsTheKL checks that the reported loss is recon + β·KL while neg_elbo stays recon + KL.
+func TestBetaWeightsTheKL(t *testing.T) {
+	cfg := tiny("mlp")
+	cfg.Beta = 4
+	m := newModel(t, testBackend(t), cfg)
+	ms, err := m.Step(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss, _ := ms.Get("loss")
+	negELBO, _ := ms.Get("neg_elbo")
+	r, _ := ms.Get("recon")
+	k, _ := ms.Get("kl")
+	if math.Abs(loss-(r+4*k)) > 1e-3*loss || math.Abs(negELBO-(r+k)) > 1e-3*negELBO || !(k > 0) {
+		t.Errorf("loss %.4f, neg_elbo %.4f, recon %.4f, kl %.4f: want loss = recon + 4·kl", loss, negELBO, r, k)
+	}
+}
+
+// TestResumeMatchesUninterrupted trains 12 steps in one go, and 5 + 7 steps with a checkpoint
+// and a fresh model in between: every variable (weights, Adam moments, RNG state) and the
+// evaluation must come out bit-identical.
+func TestResumeMatchesUninterrupted(t *testing.T) {
+	b := testBackend(t)
+	cfg := tiny("mlp")
+	run := func(dir string, steps int, resume bool) (*Model, *train.Result) {
+		m := newModel(t, b, cfg)
+		res, err := train.Run(context.Background(), m, train.Config{Steps: steps, Seed: 5, Dir: dir, Resume: resume,
+			Progress: train.SilentProgress()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, res
+	}
+	whole, wholeRes := run(filepath.Join(t.TempDir(), "whole"), 12, false)
+	dir := filepath.Join(t.TempDir(), "split")
+	run(dir, 5, false)
+	resumed, resRes := run(dir, 12, true)
+	if resRes.StartStep != 5 {
+		t.Fatalf("resumed from step %d, want 5", resRes.StartStep)
+	}
+	n := 0
+	for v := range whole.store.IterVariables() {
+		w := resumed.store.GetVariable(v.Path())
+		if w == nil {
+			t.Fatalf("%s missing after resume", v.Path())
+		}
+		if !v.MustValue().Equal(w.MustValue()) {
+			t.Errorf("%s differs between the uninterrupted and the resumed run", v.Path())
+		}
+		n++
+	}
+	if n < 10 {
+		t.Fatalf("only %d variables compared", n)
+	}
+	a, _ := wholeRes.Eval.Get("test_nll_nats")
+	c, _ := resRes.Eval.Get("test_nll_nats")
+	if a != c {
+		t.Errorf("test NLL %v (uninterrupted) vs %v (resumed)", a, c)
+	}
+}
+
+// TestInterpolateAndMap checks the latent-space pictures: an interpolation starts and ends at
+// the two reconstructions, and a map has n×n images.
+func TestInterpolateAndMap(t *testing.T) {
+	cfg := tiny("mlp")
+	cfg.Latent = 2
+	m := newModel(t, testBackend(t), cfg)
+	if _, err := m.Step(0); err != nil {
+		t.Fatal(err)
+	}
+	path, err := m.Interpolate(3, 8, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := m.Reconstruct([]int{3, 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path.N != 5 || string(path.Pixels[:784]) != string(rec.Pixels[:784]) || string(path.Pixels[4*784:]) != string(rec.Pixels[784:]) {
+		t.Error("interpolation does not run from the first reconstruction to the second")
+	}
+	mp, err := m.LatentMap(6)
+	if err != nil || mp.N != 36 {
+		t.Fatalf("latent map: %v, %d images", err, mp.N)
+	}
+	img, err := m.LatentScatter(100, 64, 3)
+	if err != nil || img.Bounds().Dx() != 64 {
+		t.Fatalf("scatter: %v", err)
+	}
+}
