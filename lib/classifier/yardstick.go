@@ -3,9 +3,11 @@ package classifier
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -99,18 +101,10 @@ func NewYardstick(b compute.Backend, dataDir, familyProfile string, nReal int) (
 		idx[i] = i
 	}
 	y := &Yardstick{Classifier: m, Config: metrics.DefaultImageReportConfig()}
-	_, trainFeat, err := m.Predict(m.train.Float32(idx, 0, 1))
-	if err != nil {
+	if y.train, err = m.cachedFeatures(ReferenceDir(dataDir, familyProfile), "train", m.train, idx); err != nil {
 		return nil, err
 	}
-	_, testFeat, err := m.Predict(m.test.Float32(idx, 0, 1))
-	if err != nil {
-		return nil, err
-	}
-	if y.train, err = metrics.MatrixFromRows(trainFeat); err != nil {
-		return nil, err
-	}
-	if y.test, err = metrics.MatrixFromRows(testFeat); err != nil {
+	if y.test, err = m.cachedFeatures(ReferenceDir(dataDir, familyProfile), "test", m.test, idx); err != nil {
 		return nil, err
 	}
 	for _, i := range idx {
@@ -142,4 +136,34 @@ func Metrics(r metrics.ImageReport) train.Metrics {
 		{Name: "kid", Value: r.KID}, {Name: "precision", Value: r.Precision}, {Name: "recall", Value: r.Recall},
 		{Name: "density", Value: r.Density}, {Name: "coverage", Value: r.Coverage},
 		{Name: "classes_covered", Value: float64(r.ClassesCovered)}, {Name: "class_tv", Value: r.ClassTV}}
+}
+
+// cachedFeatures returns the features of images idx of set, computed once per reference
+// classifier and kept in dir as raw float32 rows: the file name carries the weights' hash and
+// the row count, so other weights or another count never reuse it.
+func (m *Model) cachedFeatures(dir, name string, set *data.Images, idx []int) (metrics.Matrix, error) {
+	path := filepath.Join(dir, fmt.Sprintf("features-%s-%d-%s.f32", name, len(idx), m.WeightsSHA256[:16]))
+	if raw, err := os.ReadFile(path); err == nil && len(raw) == 4*len(idx)*m.Hidden {
+		flat := make([]float32, len(idx)*m.Hidden)
+		for i := range flat {
+			flat[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+		return metrics.NewMatrix(len(idx), m.Hidden, flat)
+	}
+	_, feats, err := m.Predict(set.Float32(idx, 0, 1))
+	if err != nil {
+		return metrics.Matrix{}, err
+	}
+	mat, err := metrics.MatrixFromRows(feats)
+	if err != nil {
+		return mat, err
+	}
+	raw := make([]byte, 4*len(mat.Data))
+	for i, v := range mat.Data {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	}
+	if err := train.WriteFileAtomic(path, raw); err != nil {
+		fmt.Fprintf(os.Stderr, "warning: could not cache features in %s: %v\n", path, err)
+	}
+	return mat, nil
 }
