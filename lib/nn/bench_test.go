@@ -129,7 +129,7 @@ func benchResBlockStep(b *testing.B, l convLayers) {
 		builds++
 		g := x.Graph()
 		root.Store().SetTraining(g, true)
-		temb := SinusoidalEmbedding(t, 128, x.DType())
+		temb := SinusoidalEmbedding(t, 128)
 		loss := graph.ReduceAllMean(graph.Square(resBlock(l, root.In("res"), x, temb)))
 		opt.UpdateGraph(root, g, loss)
 		return loss

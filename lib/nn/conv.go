@@ -38,11 +38,15 @@ func Conv2D(scope *model.Scope, x *graph.Node, outChannels, kernel, stride, padd
 // It is computed as im2col + one matrix multiplication (Chellapilla et al. 2006, "High
 // Performance Convolutional Neural Networks for Document Processing"): the K·K shifted,
 // strided views of the zero-padded input are sliced and concatenated into a [B·Ho·Wo, K·K·Cin]
-// matrix, which is multiplied by the kernel reshaped to [K·K·Cin, Cout]. The gradient is
-// written by hand (see im2col and col2im): dx = col2im(dy·Wᵀ), dW = im2col(x)ᵀ·dy,
-// dbias = Σ dy, each built from ops the go backend runs fast (slices, pads, concatenations,
-// matrix products in its native layouts) — not from its element-by-element Gather, Scatter
-// and Transpose.
+// matrix, which is multiplied by the kernel reshaped to [K·K·Cin, Cout]. With stride 1 and
+// fewer output than input channels it works from the outputs instead (conv2DByOutputTaps),
+// moving data in proportion to Cout rather than Cin.
+//
+// The gradient is written by hand (see withGradient, im2col, col2imTaps): dW = im2col(x)ᵀ·dy,
+// dx = col2im(dy·Wᵀ) with one product per tap, dbias = Σ dy — built from ops the go backend
+// runs fast (slices, pads, concatenations, matrix products in its native layouts), not from
+// its element-by-element Gather, Scatter and Transpose. Second-order gradients (a gradient of
+// this gradient) are not supported.
 func Conv2DWithKernel(x, kernel, bias *graph.Node, stride, padding int) *graph.Node {
 	checkNHWC("Conv2DWithKernel", x)
 	ks := kernel.Shape()
@@ -52,6 +56,9 @@ func Conv2DWithKernel(x, kernel, bias *graph.Node, stride, padding int) *graph.N
 	k, cin, cout := ks.Dimensions[0], ks.Dimensions[2], ks.Dimensions[3]
 	checkBias("Conv2DWithKernel", bias, cout)
 	geo := newConvGeometry("Conv2DWithKernel", x.Graph(), x.Shape(), k, stride, padding)
+	if stride == 1 && k > 1 && cout < cin {
+		return conv2DByOutputTaps(x, kernel, bias, geo, cout)
+	}
 	n := geo.b * geo.ho * geo.wo
 	var cols *graph.Node // [N, K·K·Cin], shared by the forward and the backward pass.
 	return withGradient([]*graph.Node{x, kernel},
@@ -63,17 +70,88 @@ func Conv2DWithKernel(x, kernel, bias *graph.Node, stride, padding int) *graph.N
 		func(y, link *graph.Node) *graph.Node { return addBiasAndLink(y, bias, link) },
 		func(dy *graph.Node) []*graph.Node {
 			dy2 := graph.Reshape(dy, n, cout)
+			// dW first; the products of dx are chained after it (afterNode).
+			dwMat := matMulGradRHS(cols, dy2) // [K·K·Cin, Cout]
 			var dx *graph.Node
 			if cin >= perTapMinChannels {
 				// Each tap's block of dcols = dy·Wᵀ by its own product: dy·W[kh, kw]ᵀ, [N, Cin].
-				dx = col2imTaps(func(kh, kw int) *graph.Node {
-					return graph.DotGeneral(dy2, []int{1}, nil, kernelTap(kernel, kh, kw), []int{1}, nil)
+				dx = col2imTaps(func(kh, kw int, previous *graph.Node) *graph.Node {
+					if previous == nil {
+						previous = dwMat
+					}
+					w := afterNode(kernelTap(kernel, kh, kw), previous)
+					return graph.DotGeneral(dy2, []int{1}, nil, w, []int{1}, nil)
 				}, geo)
 			} else {
-				w := graph.Reshape(kernel, k*k*cin, cout)
+				w := afterNode(graph.Reshape(kernel, k*k*cin, cout), dwMat)
 				dx = col2im(graph.DotGeneral(dy2, []int{1}, nil, w, []int{1}, nil), geo) // dy·Wᵀ: [N, K·K·Cin]
 			}
-			dw := graph.Reshape(matMulGradRHS(cols, dy2), k, k, cin, cout)
+			dw := graph.Reshape(dwMat, k, k, cin, cout)
+			return []*graph.Node{dx, dw}
+		})
+}
+
+// conv2DByOutputTaps computes a stride-1 convolution with fewer output than input channels
+// the other way round from im2col: first every input pixel's contribution to every tap,
+// Z = x·W' with W'[c, (kh, kw, o)] = W[kh, kw, c, o] ([B·H·W, Cin]·[Cin, K·K·Cout]), then
+//
+//	y[b, oh, ow, o] = Σ_{kh, kw} Zpad[b, oh + kh, ow + kw, (kh, kw, o)]
+//
+// — K² shifted slices Cout wide, summed. The data moved is proportional to Cout instead of
+// Cin (a RealNVP coupling net's last 64→2 convolution moves 32× less), for the same
+// arithmetic. The gradient mirrors it: the K² shifted copies of dy are padded back into place
+// and concatenated into dZ, then dx = dZ·W'ᵀ and dW' = xᵀ·dZ.
+func conv2DByOutputTaps(x, kernel, bias *graph.Node, geo convGeometry, cout int) *graph.Node {
+	k, cin := geo.k, geo.c
+	nIn := geo.b * geo.h * geo.w
+	hp, wp := geo.h+2*geo.p, geo.w+2*geo.p
+	kernelMatrix := func(kernel *graph.Node) *graph.Node { // [Cin, K·K·Cout]
+		return graph.Reshape(graph.TransposeAllAxes(kernel, 2, 0, 1, 3), cin, k*k*cout)
+	}
+	var xMat *graph.Node
+	return withGradient([]*graph.Node{x, kernel},
+		func(xs []*graph.Node) *graph.Node {
+			xMat = graph.Reshape(xs[0], nIn, cin)
+			z := graph.Reshape(graph.Dot(xMat, kernelMatrix(xs[1])).Product(), geo.b, geo.h, geo.w, k*k*cout)
+			if geo.p > 0 {
+				pad := graph.PadAxis{Start: geo.p, End: geo.p}
+				z = graph.Pad(z, graph.ScalarZero(z.Graph(), z.DType()), graph.PadAxis{}, pad, pad)
+			}
+			var y *graph.Node
+			for kh := range k {
+				for kw := range k {
+					t := (kh*k + kw) * cout
+					tap := graph.Slice(z, graph.AxisRange(), graph.AxisRange(kh, kh+geo.ho),
+						graph.AxisRange(kw, kw+geo.wo), graph.AxisRange(t, t+cout))
+					if y == nil {
+						y = tap
+					} else {
+						y = graph.Add(y, tap)
+					}
+				}
+			}
+			return y
+		},
+		func(y, link *graph.Node) *graph.Node { return addBiasAndLink(y, bias, link) },
+		func(dy *graph.Node) []*graph.Node {
+			zero := graph.ScalarZero(dy.Graph(), dy.DType())
+			taps := make([]*graph.Node, 0, k*k)
+			for kh := range k {
+				for kw := range k {
+					taps = append(taps, graph.Pad(dy, zero, graph.PadAxis{},
+						graph.PadAxis{Start: kh, End: hp - kh - geo.ho},
+						graph.PadAxis{Start: kw, End: wp - kw - geo.wo}))
+				}
+			}
+			dz := graph.Concatenate(taps, 3) // [B, Hp, Wp, K·K·Cout]
+			if geo.p > 0 {
+				dz = graph.Slice(dz, graph.AxisRange(), graph.AxisRange(geo.p, geo.p+geo.h), graph.AxisRange(geo.p, geo.p+geo.w))
+			}
+			dz = graph.Reshape(dz, nIn, k*k*cout)
+			dwMat := matMulGradRHS(xMat, dz) // [Cin, K·K·Cout]
+			w := afterNode(kernelMatrix(kernel), dwMat)
+			dx := graph.Reshape(graph.DotGeneral(dz, []int{1}, nil, w, []int{1}, nil), geo.b, geo.h, geo.w, cin)
+			dw := graph.TransposeAllAxes(graph.Reshape(dwMat, cin, k, k, cout), 1, 2, 0, 3)
 			return []*graph.Node{dx, dw}
 		})
 }
@@ -137,8 +215,8 @@ func ConvTranspose2DWithKernel(x, kernel, bias *graph.Node, stride, padding int)
 			xMat = graph.Reshape(xs[0], n, cin)
 			if cout >= perTapMinChannels {
 				// Each tap's contributions x·W[kh, kw], [N, Cout], by its own product.
-				return col2imTaps(func(kh, kw int) *graph.Node {
-					return graph.Dot(xMat, kernelTap(xs[1], kh, kw)).Product()
+				return col2imTaps(func(kh, kw int, previous *graph.Node) *graph.Node {
+					return graph.Dot(xMat, afterNode(kernelTap(xs[1], kh, kw), previous)).Product()
 				}, geo)
 			}
 			contributions := graph.Dot(xMat, kernelMatrix(xs[1])).Product() // [N, K·K·Cout]
@@ -146,10 +224,10 @@ func ConvTranspose2DWithKernel(x, kernel, bias *graph.Node, stride, padding int)
 		},
 		func(y, link *graph.Node) *graph.Node { return addBiasAndLink(y, bias, link) },
 		func(dy *graph.Node) []*graph.Node {
-			dcols := im2col(dy, geo) // [N, K·K·Cout]
-			dx := graph.DotGeneral(dcols, []int{1}, nil, kernelMatrix(kernel), []int{1}, nil)
-			dx = graph.Reshape(dx, d...)
+			dcols := im2col(dy, geo)            // [N, K·K·Cout]
 			dwMat := matMulGradRHS(xMat, dcols) // [Cin, K·K·Cout]
+			dx := graph.DotGeneral(dcols, []int{1}, nil, afterNode(kernelMatrix(kernel), dwMat), []int{1}, nil)
+			dx = graph.Reshape(dx, d...)
 			dw := graph.TransposeAllAxes(graph.Reshape(dwMat, cin, k, k, cout), 1, 2, 0, 3)
 			return []*graph.Node{dx, dw}
 		})
@@ -180,6 +258,20 @@ func Downsample(scope *model.Scope, x *graph.Node, outChannels int) *graph.Node 
 // whose Slice copies element by element); narrower blocks are cheap to slice and make poor
 // matrix products.
 const perTapMinChannels = 8
+
+// afterNode returns w made to depend on `previous` (w + a zero read from one element of
+// previous; nil: w itself), so that a product using it is scheduled after previous is
+// computed. The go backend (compute v0.1.3) deadlocks when 2·GOMAXPROCS large matrix products
+// run at once in its parallel executor (each waits in workerspool.Saturate for a worker that
+// the others hold): the products of each convolution's gradient (dW, then dx's, one per tap
+// in col2imTaps) and the per-tap products of a transposed convolution are chained, so a layer
+// never has more than one product ready at a time.
+func afterNode(w, previous *graph.Node) *graph.Node {
+	if previous == nil {
+		return w
+	}
+	return graph.Add(w, zeroLink(previous))
+}
 
 // kernelTap returns kernel[kh, kw] of a [K, K, Cin, Cout] kernel: [Cin, Cout].
 func kernelTap(kernel *graph.Node, kh, kw int) *graph.Node {

@@ -26,6 +26,12 @@ var convCases = []convCase{
 	{7, 7, 1, 2, 4, 3, 2},
 	{6, 7, 2, 2, 1, 2, 0}, // Kernel smaller than the stride.
 	{4, 4, 2, 2, 3, 1, 2}, // Padding larger than needed.
+	{5, 5, 8, 8, 3, 1, 1}, // Channels >= perTapMinChannels: one product per tap in the gradient.
+	{6, 6, 9, 8, 4, 2, 1},
+	{5, 6, 9, 2, 3, 1, 1}, // Fewer output than input channels, stride 1: conv2DByOutputTaps.
+	{6, 5, 4, 3, 2, 1, 0},
+	{5, 5, 3, 2, 5, 1, 2},
+	{4, 4, 3, 2, 3, 1, 2},
 }
 
 // naiveConv2D is the definition, in loops: x [B, H, W, C], kernel [K, K, C, O] → [B, Ho, Wo, O].
@@ -162,6 +168,9 @@ var convTransposeCases = []convCase{
 	{3, 2, 2, 2, 5, 3, 2},
 	{3, 3, 2, 2, 1, 1, 0},
 	{3, 3, 2, 2, 1, 2, 0}, // Kernel smaller than the stride: zeros between the pixels.
+	{3, 3, 4, 8, 4, 2, 1}, // Cout >= perTapMinChannels: one product per tap.
+	{4, 3, 3, 9, 3, 1, 1},
+	{3, 3, 2, 8, 5, 3, 2},
 }
 
 func TestConvTranspose2DForward(t *testing.T) {
@@ -250,5 +259,37 @@ func TestBaselineConvMatchesNN(t *testing.T) {
 		if d := nntest.MaxAbsDiff(got, want); !(d < 1e-12) {
 			t.Errorf("%s: max |nn - baseline| = %g", tc.name, d)
 		}
+	}
+}
+
+// One compiled graph serves every step: model.Exec caches it by input shapes, and nothing in
+// the layers (constants, custom gradients) defeats the cache.
+func TestTrainingStepCompilesOnce(t *testing.T) {
+	store := newStoreForTest()
+	builds := 0
+	exec := newModelExec(t, store, func(scope *modelScope, x *graph.Node) *graph.Node {
+		builds++
+		scope.Store().SetTraining(x.Graph(), true)
+		y := Conv2D(scope.In("conv"), x, 8, 3, 1, 1)
+		y = BatchNorm(scope.In("bn"), y).Done()
+		y = ConvTranspose2D(scope.In("up"), y, 2, 4, 2, 1)
+		loss := graph.ReduceAllMean(graph.Square(y))
+		grads := scope.BuildTrainableVariablesGradientsGraph(loss)
+		for i, v := range trainableVarsInUse(scope, x.Graph()) { // Plain SGD, to exercise updates.
+			v.SetNodeValue(graph.Sub(v.NodeValue(x.Graph()), graph.MulScalar(grads[i], 0.01)))
+		}
+		return loss
+	})
+	x := nntest.RandF32(1, 2, 6, 6, 3)
+	first := nntest.Float64s(exec.MustExec(x)[0])[0]
+	var last float64
+	for range 4 {
+		last = nntest.Float64s(exec.MustExec(x)[0])[0]
+	}
+	if builds != 1 {
+		t.Errorf("the step graph was built %d times, want 1", builds)
+	}
+	if !(last < first) {
+		t.Errorf("loss did not decrease over 5 SGD steps: %g → %g", first, last)
 	}
 }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"os"
 	"sync"
 	"testing"
 
@@ -23,7 +24,14 @@ func goBackend(tb testing.TB) compute.Backend {
 	if tb != nil {
 		tb.Helper()
 	}
-	testBackendOnce.Do(func() { testBackend, testBackendErr = backend.New("go") })
+	testBackendOnce.Do(func() {
+		if config := os.Getenv("IAGEN_NN_BACKEND"); config != "" {
+			// E.g. "go:ops_sequential": a compute configuration, options included.
+			testBackend, testBackendErr = compute.NewWithConfig(config)
+			return
+		}
+		testBackend, testBackendErr = backend.New("go")
+	})
 	if testBackendErr != nil {
 		if tb == nil {
 			panic(testBackendErr)
@@ -65,4 +73,16 @@ func newModelExec(tb testing.TB, store *model.Store, fn func(scope *model.Scope,
 		tb.Fatal(err)
 	}
 	return exec
+}
+
+// trainableVarsInUse lists, in BuildTrainableVariablesGradientsGraph's order, the trainable
+// variables of scope used by graph g.
+func trainableVarsInUse(scope *model.Scope, g *graph.Graph) []*model.Variable {
+	var vars []*model.Variable
+	for v := range scope.IterVariables() {
+		if v.Trainable && v.InUseByGraph(g) {
+			vars = append(vars, v)
+		}
+	}
+	return vars
 }

@@ -70,7 +70,7 @@ func im2col(x *graph.Node, geo convGeometry) *graph.Node {
 // transposed convolution. See col2imTaps; here each tap's block is sliced out of cols.
 func col2im(cols *graph.Node, geo convGeometry) *graph.Node {
 	cols4 := graph.Reshape(cols, geo.b, geo.ho, geo.wo, geo.k*geo.k*geo.c)
-	return col2imTaps(func(kh, kw int) *graph.Node {
+	return col2imTaps(func(kh, kw int, _ *graph.Node) *graph.Node {
 		t := (kh*geo.k + kw) * geo.c
 		return graph.Slice(cols4, graph.AxisRange(), graph.AxisRange(), graph.AxisRange(), graph.AxisRange(t, t+geo.c))
 	}, geo)
@@ -78,7 +78,9 @@ func col2im(cols *graph.Node, geo convGeometry) *graph.Node {
 
 // col2imTaps is col2im with the column block of each tap (kh, kw), [B, Ho, Wo, C], given by a
 // function — e.g. computed by its own matrix product, so nothing is sliced out of a wide
-// matrix (the go backend slices element by element).
+// matrix (the go backend slices element by element). The function also gets the previous
+// tap's block (nil for the first), to chain the taps' products one after the other: see
+// afterNode.
 //
 // Taps are grouped by stride phase φ = (k - p) mod s: all taps of a phase land on the same
 // sub-grid {φ, φ+s, φ+2s, …} of the image, shifted by whole sub-grid steps δ = (k - p - φ)/s.
@@ -86,7 +88,7 @@ func col2im(cols *graph.Node, geo convGeometry) *graph.Node {
 // the taps of a phase are summed, each phase grid is cropped to the image once, and the s²
 // phase grids are interleaved with two Concatenates. No zeros are multiplied and there is no
 // element-by-element scatter.
-func col2imTaps(tap func(kh, kw int) *graph.Node, geo convGeometry) *graph.Node {
+func col2imTaps(tap func(kh, kw int, previous *graph.Node) *graph.Node, geo convGeometry) *graph.Node {
 	g := geo.graph
 	s, c := geo.s, geo.c
 	hq, wq := ceilDiv(geo.h, s), ceilDiv(geo.w, s) // Phase grid sizes (the largest phase).
@@ -97,13 +99,16 @@ func col2imTaps(tap func(kh, kw int) *graph.Node, geo convGeometry) *graph.Node 
 	for ph := range s {
 		phases[ph] = make([]*graph.Node, s)
 	}
+	var previous *graph.Node
 	for kh := range geo.k {
 		ph, dh := phaseOf(kh-geo.p, s)
 		rows := rowsOf[ph]
 		for kw := range geo.k {
 			pw, dw := phaseOf(kw-geo.p, s)
 			cols := colsOf[pw]
-			t := graph.Pad(graph.Reshape(tap(kh, kw), geo.b, geo.ho, geo.wo, c), zero, graph.PadAxis{},
+			block := tap(kh, kw, previous)
+			previous = block
+			t := graph.Pad(graph.Reshape(block, geo.b, geo.ho, geo.wo, c), zero, graph.PadAxis{},
 				graph.PadAxis{Start: dh - rows.lo, End: rows.hi - (dh + geo.ho)},
 				graph.PadAxis{Start: dw - cols.lo, End: cols.hi - (dw + geo.wo)})
 			if phases[ph][pw] == nil {

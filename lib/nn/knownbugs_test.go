@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/layers/norm"
@@ -55,6 +56,9 @@ func expectCrashInChild(t *testing.T, childEnv string, reproduce func() error, f
 	t.Helper()
 	if os.Getenv(childEnv) == "1" {
 		if err := reproduce(); err != nil {
+			// The crash happens in a backend worker goroutine, while this one gets an error
+			// ("output 0 not computed"): leave the crash time to print its trace.
+			time.Sleep(3 * time.Second)
 			os.Stderr.WriteString("reproduction error: " + err.Error() + "\n")
 			os.Exit(3)
 		}
@@ -212,5 +216,58 @@ func TestKnownBugBatchNormOnGoBackend(t *testing.T) {
 			"lib/nn/norm.go's BatchNorm may be replaceable")
 	} else {
 		t.Logf("bug still present: gradients differ by up to %g", d)
+	}
+}
+
+// The go backend's parallel executor deadlocks when 2·GOMAXPROCS large matrix products are
+// ready at once: each runs as a pool task and waits in workerspool.Saturate for a free worker
+// that the others hold (compute v0.1.3; GOMLX-NOTES saw it on v0.26.0). lib/nn chains its
+// per-tap products (conv.go, afterNode); the backend configurations "go:parallelism=-1" and
+// "go:ops_sequential" avoid it. Skipped with -short: a hang is only detected by a timeout.
+func TestKnownBugParallelMatMulDeadlock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("detecting the hang takes a few seconds")
+	}
+	const childEnv = "IAGEN_KNOWNBUG_DEADLOCK"
+	if os.Getenv(childEnv) == "1" {
+		a := nntest.RandF32(1, 256, 256)
+		exec, err := graph.NewExec(goBackend(t), func(a *graph.Node) *graph.Node {
+			sum := graph.ScalarZero(a.Graph(), a.DType())
+			for i := range 16 { // 16 independent products of [256, 256]·[256, 128], "large" for the backend.
+				w := graph.AddScalar(graph.Slice(a, graph.AxisRange(), graph.AxisRange(0, 128)), float64(i))
+				sum = graph.Add(sum, graph.ReduceAllSum(graph.MatMul(a, w)))
+			}
+			return sum
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 20 {
+			exec.MustExec(a)
+		}
+		os.Exit(0)
+	}
+	if config := os.Getenv("IAGEN_NN_BACKEND"); config != "" {
+		t.Skipf("backend configured as %q; the reproduction needs the default", config)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("GoMLX's go backend no longer deadlocks on parallel matrix products: the chaining of per-tap " +
+				"products (afterNode in lib/nn/conv.go) can go, and lib/backend needs no parallelism setting")
+		} else {
+			t.Errorf("the child process failed instead of hanging (%v): check the reproduction", err)
+		}
+	case <-time.After(4 * time.Second): // Normally done in well under a second.
+		_ = cmd.Process.Kill()
+		<-done
+		t.Logf("bug still present: 20 runs of 16 parallel matrix products did not finish in 4 s (deadlock)")
 	}
 }

@@ -70,16 +70,17 @@ func CumSum(x *graph.Node, axis int) *graph.Node {
 //	emb(t) = [sin(t·f_0), …, sin(t·f_{h-1}), cos(t·f_0), …, cos(t·f_{h-1})],   f_i = 10000^(-i/(h-1)),  h = dim/2
 //
 // (for dim = 128: 64 frequencies 10000^(-i/63), sines then cosines, as BENCH.md's U-Net).
-// Shapes: t [B] (any numeric dtype) → [B, dim] in dtype (dtypes.Float32 if InvalidDType); dim
-// must be even and ≥ 4.
-func SinusoidalEmbedding(t *graph.Node, dim int, dtype dtypes.DType) *graph.Node {
+// Shapes: t [B] → [B, dim]; dim must be even and ≥ 4. The result has t's dtype when t is
+// float32 or float64, float32 otherwise (integer time steps).
+func SinusoidalEmbedding(t *graph.Node, dim int) *graph.Node {
 	if dim < 4 || dim%2 != 0 {
 		Panicf("SinusoidalEmbedding: dim must be even and >= 4, got %d", dim)
 	}
 	if t.Rank() != 1 {
 		Panicf("SinusoidalEmbedding: t must be a vector [batch], got %s", t.Shape())
 	}
-	if dtype == dtypes.InvalidDType {
+	dtype := t.DType()
+	if dtype != dtypes.Float32 && dtype != dtypes.Float64 {
 		dtype = dtypes.Float32
 	}
 	half := dim / 2

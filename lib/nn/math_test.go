@@ -59,7 +59,9 @@ func TestCumSum(t *testing.T) {
 
 func TestSinusoidalEmbedding(t *testing.T) {
 	ts := tensors.FromValue([]int32{0, 1, 999})
-	emb := run1(t, func(xs []*graph.Node) *graph.Node { return SinusoidalEmbedding(xs[0], 128, dtypes.Float64) }, ts)
+	emb := run1(t, func(xs []*graph.Node) *graph.Node {
+		return SinusoidalEmbedding(graph.ConvertDType(xs[0], dtypes.Float64), 128)
+	}, ts)
 	if d := emb.Shape().Dimensions; d[0] != 3 || d[1] != 128 {
 		t.Fatalf("shape %v, want [3 128]", d)
 	}
@@ -72,8 +74,8 @@ func TestSinusoidalEmbedding(t *testing.T) {
 			}
 		}
 	}
-	if got := run1(t, func(xs []*graph.Node) *graph.Node { return SinusoidalEmbedding(xs[0], 8, dtypes.InvalidDType) }, ts); got.DType() != dtypes.Float32 {
-		t.Errorf("default dtype %s, want float32", got.DType())
+	if got := run1(t, func(xs []*graph.Node) *graph.Node { return SinusoidalEmbedding(xs[0], 8) }, ts); got.DType() != dtypes.Float32 {
+		t.Errorf("dtype %s for int32 time steps, want float32", got.DType())
 	}
 }
 

@@ -23,9 +23,6 @@ func MatMul2D(a, b *graph.Node) *graph.Node {
 	if a.Rank() != 2 || b.Rank() != 2 || a.Shape().Dimensions[1] != b.Shape().Dimensions[0] {
 		Panicf("MatMul2D: a [N, K] and b [K, M] expected, got %s and %s", a.Shape(), b.Shape())
 	}
-	if !fastMatMulGrad {
-		return graph.Dot(a, b).Product()
-	}
 	var dy *graph.Node // Adjoint of the output, set during back-propagation.
 	bWithGrad := graph.IdentityWithCustomGradient(b, func(_, _ *graph.Node) *graph.Node {
 		if dy == nil {
@@ -50,6 +47,3 @@ func matMulGradRHS(a, dy *graph.Node) *graph.Node {
 	// aᵀ [K, N] · dy [N, M] → [K, M] (native layout).
 	return graph.DotGeneral(graph.Transpose(a, 0, 1), []int{1}, nil, dy, []int{0}, nil)
 }
-
-// fastMatMulGrad can be turned off to measure GoMLX's generic gradient (benchmarks).
-var fastMatMulGrad = true
