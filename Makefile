@@ -8,6 +8,9 @@ SHELL := /bin/bash
 export GOEXPERIMENT := simd
 export GOMLX_NO_AUTO_INSTALL := 1
 export GOFLAGS := -buildvcs=false
+# Asynchronous preemption leaves the SIMD matmul's vector registers dirty, which makes math.Exp
+# on that thread ~240x slower on the go backend (see lib/nn/main_test.go).
+export GODEBUG := asyncpreemptoff=1
 
 VENV   := .venv
 PYTHON := $(VENV)/bin/python

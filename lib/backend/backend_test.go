@@ -12,7 +12,7 @@ import (
 func TestResolveNames(t *testing.T) {
 	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", "")
 	for _, tc := range []struct{ name, want string }{
-		{"go", "go"},
+		{"go", "go:parallelism=-1"},
 		{" ", "auto"}, // blank: $GOMLX_BACKEND (unset here) then Default
 	} {
 		t.Setenv(EnvVar, "")
@@ -21,7 +21,7 @@ func TestResolveNames(t *testing.T) {
 			t.Fatalf("Resolve(%q): %v", tc.name, err)
 		}
 		if tc.want == "auto" {
-			if p, _ := FindPlugin("cpu"); p == "" && got != "go" || p != "" && got != "xla:"+p {
+			if p, _ := FindPlugin("cpu"); p == "" && got != "go:parallelism=-1" || p != "" && got != "xla:"+p {
 				t.Errorf("Resolve(default) = %q with cpu plugin %q", got, p)
 			}
 			continue
@@ -34,7 +34,7 @@ func TestResolveNames(t *testing.T) {
 		t.Errorf("go backend options dropped: %q", got)
 	}
 	t.Setenv(EnvVar, "go")
-	if got, _ := Resolve(""); got != "go" {
+	if got, _ := Resolve(""); got != "go:parallelism=-1" {
 		t.Errorf("$%s=go resolved to %q", EnvVar, got)
 	}
 }
