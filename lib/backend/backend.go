@@ -224,8 +224,12 @@ func sitePackages() []string {
 	if v := os.Getenv("VIRTUAL_ENV"); v != "" {
 		roots = append(roots, v)
 	}
-	if root := ModuleRoot(); root != "" {
-		roots = append(roots, filepath.Join(root, ".venv"))
+	// This checkout's .venv: found from the working directory, or from $IAGEN_ROOT, which the
+	// iagen kernel sets (notebook cells run in a temporary module elsewhere).
+	for _, root := range []string{ModuleRoot(), os.Getenv("IAGEN_ROOT")} {
+		if root != "" {
+			roots = append(roots, filepath.Join(root, ".venv"))
+		}
 	}
 	home, _ := os.UserHomeDir()
 	var out []string

@@ -117,3 +117,20 @@ func TestSeed(t *testing.T) {
 		t.Errorf("Seed() = %d with $%s=123", Seed(), SeedEnvVar)
 	}
 }
+
+// Notebook cells run in a temporary module outside the checkout: the kernel's $IAGEN_ROOT must
+// still lead to the checkout's .venv.
+func TestSitePackagesFollowIAGENRoot(t *testing.T) {
+	root := t.TempDir()
+	sp := filepath.Join(root, ".venv", "lib", "python3.99", "site-packages")
+	if err := os.MkdirAll(sp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("IAGEN_ROOT", root)
+	for _, p := range sitePackages() {
+		if p == sp {
+			return
+		}
+	}
+	t.Errorf("%s not searched (IAGEN_ROOT=%s)", sp, root)
+}

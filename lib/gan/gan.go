@@ -95,12 +95,12 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: cfg, seed: opts.Seed, backend: opts.Backend, dataDir: opts.DataDir, store: model.NewStore(), train: trainSet}
-	adam := func(scope string) optimizer.Interface {
-		return optimizer.Adam().LearningRate(cfg.LearningRate).Betas(cfg.Beta1, cfg.Beta2).Epsilon(1e-8).Scope(scope).Done()
+	adam := func(scope string, lr float64) optimizer.Interface {
+		return optimizer.Adam().LearningRate(lr).Betas(cfg.Beta1, cfg.Beta2).Epsilon(1e-8).Scope(scope).Done()
 	}
 
 	// D half: one update of D on the real batch and a fresh fake batch G(z).
-	m.discStep, err = train.NewTrainExec(opts.Backend, m.store, adam("adam_disc"), DiscScope,
+	m.discStep, err = train.NewTrainExec(opts.Backend, m.store, adam("adam_disc", cfg.discLR()), DiscScope,
 		[]string{"d_loss", "d_real", "d_fake"}, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 			real := in[0]
 			g := real.Graph()
@@ -112,14 +112,14 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 			undoRunningStatUpdates(m.store, g, "/"+GenScope)
 			realLogits := m.discriminator(scope.At(DiscScope), real)
 			fakeLogits := m.discriminator(scope.At(DiscScope), fake)
-			return []*graph.Node{discLoss(realLogits, fakeLogits), meanSigmoid(realLogits), meanSigmoid(fakeLogits)}
+			return []*graph.Node{discLossSmoothed(realLogits, fakeLogits, cfg.realLabel()), meanSigmoid(realLogits), meanSigmoid(fakeLogits)}
 		})
 	if err != nil {
 		return nil, err
 	}
 
 	// G half: one update of G through the just-updated D, on the same z; then the EMA of G.
-	m.genStep, err = train.NewTrainExec(opts.Backend, m.store, adam("adam_gen"), GenScope,
+	m.genStep, err = train.NewTrainExec(opts.Backend, m.store, adam("adam_gen", cfg.LearningRate), GenScope,
 		[]string{"g_loss"}, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 			g := in[0].Graph()
 			z := m.store.VariableWithShape(zBatchVar, shapes.Make(dtypes.Float32, cfg.Batch, cfg.Latent), initializer.Zero).NodeValue(g)
@@ -157,6 +157,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 //	→ ConvTranspose C/2→1 (k4, s2, p1): 28×28, tanh
 func (m *Model) generator(scope *model.Scope, z *graph.Node) *graph.Node {
 	b, c := z.Shape().Dimensions[0], m.GenChannels
+	scope = m.withInit(scope)
 	h := layers.Dense(scope.In("dense"), z, true, 7*7*c)
 	h = graph.Reshape(h, b, 7, 7, c)
 	h = activation.Relu(nn.BatchNorm(scope.In("bn1"), h).Momentum(m.BNMomentum).Done())
@@ -173,6 +174,7 @@ func (m *Model) generator(scope *model.Scope, z *graph.Node) *graph.Node {
 //	→ Conv C→2C (k4, s2, p1): 7×7, BatchNorm, LeakyReLU 0.2 → flatten → Dense → 1
 func (m *Model) discriminator(scope *model.Scope, x *graph.Node) *graph.Node {
 	b, c := x.Shape().Dimensions[0], m.DiscChannels
+	scope = m.withInit(scope)
 	if m.Pack > 1 {
 		// PacGAN: Pack consecutive images become the channels of one input, [B/m, 28, 28, m].
 		b /= m.Pack
@@ -185,10 +187,50 @@ func (m *Model) discriminator(scope *model.Scope, x *graph.Node) *graph.Node {
 	return graph.Reshape(layers.Dense(scope.In("logit"), h, true, 1), b)
 }
 
+// withInit returns scope initialising new weights from N(0, InitStddev²) (biases at 0), or
+// scope itself when InitStddev is 0 (GoMLX's He-normal default). BatchNorm's variables have
+// their own initialisers.
+func (m *Model) withInit(scope *model.Scope) *model.Scope {
+	if m.InitStddev <= 0 {
+		return scope
+	}
+	normal := initializer.RandomNormalFn(scope, m.InitStddev)
+	return scope.WithInitializer(func(g *graph.Graph, shape shapes.Shape) *graph.Node {
+		if shape.Rank() <= 1 {
+			return graph.Zeros(g, shape)
+		}
+		return normal(g, shape)
+	})
+}
+
 // discLoss is D's binary cross-entropy, real labelled 1 and fake 0 (Goodfellow et al. 2014,
 // eq. 1, as a loss to minimise): L_D = mean softplus(−ℓ_real) + mean softplus(ℓ_fake).
 func discLoss(realLogits, fakeLogits *graph.Node) *graph.Node {
 	return graph.Add(graph.ReduceAllMean(graph.Softplus(graph.Neg(realLogits))), graph.ReduceAllMean(graph.Softplus(fakeLogits)))
+}
+
+// discLossSmoothed is discLoss with real images labelled y instead of 1 (one-sided label
+// smoothing): BCE(ℓ, y) = softplus(ℓ) − y·ℓ, which is softplus(−ℓ) at y = 1.
+func discLossSmoothed(realLogits, fakeLogits *graph.Node, y float64) *graph.Node {
+	if y == 1 {
+		return discLoss(realLogits, fakeLogits)
+	}
+	realTerm := graph.Sub(graph.Softplus(realLogits), graph.MulScalar(realLogits, y))
+	return graph.Add(graph.ReduceAllMean(realTerm), graph.ReduceAllMean(graph.Softplus(fakeLogits)))
+}
+
+func (c Config) discLR() float64 {
+	if c.DiscLearningRate > 0 {
+		return c.DiscLearningRate
+	}
+	return c.LearningRate
+}
+
+func (c Config) realLabel() float64 {
+	if c.RealLabel > 0 {
+		return c.RealLabel
+	}
+	return 1
 }
 
 // genLoss is the non-saturating generator loss (Goodfellow et al. 2014, §3):

@@ -167,6 +167,64 @@ func TestLossMatchesDirectComputation(t *testing.T) {
 	}
 }
 
+// TestSmoothedLossMatchesDirectComputation checks one-sided label smoothing against
+// BCE(ℓ, y) = −y·log σ(ℓ) − (1 − y)·log(1 − σ(ℓ)) written out, and that y = 1 is discLoss.
+func TestSmoothedLossMatchesDirectComputation(t *testing.T) {
+	b := testBackend(t)
+	real := []float32{2.5, -1, 0, 30}
+	fake := []float32{-3, 0.5, 1, -40}
+	exec, err := train.NewEvalExec(b, model.NewStore(), nil, func(_ *model.Scope, in []*graph.Node) []*graph.Node {
+		return []*graph.Node{discLossSmoothed(in[0], in[1], 0.9), discLossSmoothed(in[0], in[1], 1), discLoss(in[0], in[1])}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Call(real, fake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigmoid := func(x float32) float64 { return 1 / (1 + math.Exp(-float64(x))) }
+	var want float64
+	for i := range real {
+		p := sigmoid(real[i])
+		want += (-0.9*math.Log(p) - 0.1*math.Log1p(-p) - math.Log1p(-sigmoid(fake[i]))) / 4
+	}
+	got, _ := train.Scalar(out[0])
+	one, _ := train.Scalar(out[1])
+	plain, _ := train.Scalar(out[2])
+	if math.Abs(got-want) > 1e-4*math.Max(1, want) || one != plain {
+		t.Errorf("L_D(y=0.9) = %v (want %v); L_D(y=1) = %v, discLoss = %v", got, want, one, plain)
+	}
+}
+
+// TestInitStddev checks that InitStddev draws weights from N(0, σ²) and biases at 0.
+func TestInitStddev(t *testing.T) {
+	cfg := tiny()
+	cfg.GenChannels, cfg.DiscChannels, cfg.InitStddev = 16, 16, 0.02
+	m := newModel(t, testBackend(t), cfg)
+	if _, err := m.Step(0); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/gen/deconv1/conv_transpose/weights", "/disc/conv2/conv/weights"} {
+		v := m.Store().GetVariable(path)
+		if v == nil {
+			t.Fatalf("no variable %s", path)
+		}
+		w := tensors.MustCopyFlatData[float32](v.MustValue())
+		var sum, sq float64
+		for _, x := range w {
+			sum += float64(x)
+			sq += float64(x) * float64(x)
+		}
+		mean := sum / float64(len(w))
+		std := math.Sqrt(sq/float64(len(w)) - mean*mean)
+		// One Adam step moves each weight by at most ≈ lr = 2e-4.
+		if math.Abs(std-0.02) > 0.003 || math.Abs(mean) > 0.003 {
+			t.Errorf("%s: mean %.4f std %.4f, want ≈ 0 and 0.02", path, mean, std)
+		}
+	}
+}
+
 func snapshot(store *model.Store) map[string][]float32 {
 	out := map[string][]float32{}
 	for v := range store.IterVariables() {
