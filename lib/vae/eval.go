@@ -131,8 +131,10 @@ func (m *Model) iwaeExec(k int) (*train.Exec, error) {
 	e, err := train.NewEvalExec(m.backend, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 		// The RNG state is an input and an output, not the store's: evaluation leaves training alone.
 		x, state := in[0], in[1]
-		state, eps := graph.RandomNormal(state, shapes.Make(dtypes.Float32, x.Shape().Dimensions[0], k, m.Latent))
-		logW, logPx := m.logWeights(scope, x, eps)
+		noise := shapes.Make(dtypes.Float32, x.Shape().Dimensions[0], k, m.Latent)
+		state, u1 := graph.RandomUniform(state, noise)
+		state, u2 := graph.RandomUniform(state, noise)
+		logW, logPx := m.logWeights(scope, x, standardNormal(u1, u2))
 		return []*graph.Node{logW, logPx, state}
 	})
 	if err != nil {

@@ -511,3 +511,60 @@ func TestInterpolateAndMap(t *testing.T) {
 		t.Fatalf("scatter: %v", err)
 	}
 }
+
+// TestStandardNormal checks the Box–Muller sampler at the edges where graph.RandomNormal fails on
+// XLA CPU (u₁ = 0 or denormal, flushed to zero), on the default backend, and its first two
+// moments on a large sample.
+func TestStandardNormal(t *testing.T) {
+	b, err := backend.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec, err := train.NewEvalExec(b, model.NewStore(), nil, func(_ *model.Scope, in []*graph.Node) []*graph.Node {
+		return []*graph.Node{standardNormal(in[0], in[1])}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u1 := []float32{0, math.SmallestNonzeroFloat32, 1e-30, 0.5, 0.5, math.Nextafter32(1, 0)}
+	u2 := []float32{0, 0.5, 0.25, 0, 0.5, 0.9}
+	out, err := exec.Call(tensors.FromFlatDataAndDimensions(u1, len(u1)), tensors.FromFlatDataAndDimensions(u2, len(u2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := tensors.MustCopyFlatData[float32](out[0])
+	for i, e := range eps {
+		if math.IsNaN(float64(e)) || math.Abs(float64(e)) > 6.7 {
+			t.Errorf("u1 = %g, u2 = %g: ε = %v, want finite and |ε| ≤ 6.7", u1[i], u2[i], e)
+		}
+	}
+	if want := math.Sqrt(2 * math.Ln2); math.Abs(float64(eps[3])-want) > 1e-5 || math.Abs(float64(eps[4])+want) > 1e-5 {
+		t.Errorf("u1 = ½: ε = %v and %v, want ±%.6f", eps[3], eps[4], want)
+	}
+
+	sample, err := train.NewEvalExec(b, model.NewStore(), nil, func(_ *model.Scope, in []*graph.Node) []*graph.Node {
+		shape := shapes.Make(dtypes.Float32, 400000)
+		state, u1 := graph.RandomUniform(in[0], shape)
+		_, u2 := graph.RandomUniform(state, shape)
+		return []*graph.Node{standardNormal(u1, u2)}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, _ := graph.RNGStateFromSeed(3)
+	out, err = sample.Call(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s1, s2 float64
+	xs := tensors.MustCopyFlatData[float32](out[0])
+	for _, x := range xs {
+		s1 += float64(x)
+		s2 += float64(x) * float64(x)
+	}
+	mean, variance := s1/float64(len(xs)), s2/float64(len(xs))-(s1/float64(len(xs)))*(s1/float64(len(xs)))
+	// Standard errors: 1/√n ≈ 0.0016 for the mean, √(2/n) ≈ 0.0022 for the variance.
+	if math.Abs(mean) > 0.008 || math.Abs(variance-1) > 0.012 {
+		t.Errorf("mean %.4f, variance %.4f of %d draws: want 0 and 1", mean, variance, len(xs))
+	}
+}
