@@ -8,6 +8,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -80,6 +81,7 @@ func usage(w io.Writer) {
 type common struct {
 	backend, profile, out, dataDir string
 	seed                           int64
+	overrides                      json.RawMessage // configuration fields over the profile's (train --set)
 }
 
 func addCommon(fs *flag.FlagSet, c *common) {

@@ -121,3 +121,28 @@ func TestKilledRunResumesToSameMetrics(t *testing.T) {
 		t.Errorf("manifest should record the resume point: %+v (%v)", man.ResumedFrom, err)
 	}
 }
+
+// A configuration field changed with --set (here the width of the hidden layer, which changes
+// the checkpoint's shapes) is recorded in the manifest, and eval rebuilds that model from it.
+func TestSetOverridesReachManifestAndEval(t *testing.T) {
+	if _, err := data.LoadMNIST(data.Dir(""), data.Train); err != nil {
+		t.Skipf("MNIST not available (%v): run `iagen data fetch mnist`", err)
+	}
+	out := t.TempDir()
+	if status, _, stderr := cli(t, "train", "classifier", "--steps", "5", "--samples", "0",
+		"--set", "hidden=24", "--set", "eval_images=100", "--out", out); status != 0 {
+		t.Fatalf("train --set: %s", stderr)
+	}
+	var man struct{ Config map[string]any }
+	raw, _ := os.ReadFile(filepath.Join(out, "manifest.json"))
+	if err := json.Unmarshal(raw, &man); err != nil || man.Config["hidden"] != 24.0 {
+		t.Fatalf("manifest config %v (%v), want hidden 24", man.Config, err)
+	}
+	if status, _, stderr := cli(t, "eval", "classifier", "--from", out); status != 0 {
+		t.Fatalf("eval of a run trained with --set: %s", stderr)
+	}
+	status, _, stderr := cli(t, "train", "classifier", "--set", "hiden=24", "--out", t.TempDir())
+	if status == 0 || !strings.Contains(stderr, `unknown field "hiden"`) {
+		t.Errorf("a misspelt field: status %d, stderr %q; want an error naming it", status, stderr)
+	}
+}

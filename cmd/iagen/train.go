@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/gomlx/compute"
@@ -43,8 +44,14 @@ func runTrain(args []string) error {
 	evalEvery := fs.Int("eval-every", 0, "steps between evaluations (default: only at the end)")
 	ckptEvery := fs.Int("checkpoint-every", 0, "steps between checkpoints (default: about 10 per run)")
 	nSamples := fs.Int("samples", 64, "samples written next to the metrics at the end (0: none)")
+	var ov overrides
+	fs.Var(&ov, "set", "override one field of the profile's configuration, `key=value` (its JSON name; repeatable)")
+	fs.Func("config", "JSON `file` of configuration fields over the profile's (before any --set)", ov.readFile)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if c.overrides, err = ov.JSON(); err != nil {
 		return err
 	}
 	name, err := familyArg(pos)
@@ -98,7 +105,7 @@ func buildModel(name string, c common) (family.Model, family.Info, compute.Backe
 	if err != nil {
 		return nil, family.Info{}, nil, err
 	}
-	m, err := family.Build(name, family.Options{Backend: b, Profile: c.profile, Seed: c.seed, DataDir: c.dataDir})
+	m, err := family.Build(name, family.Options{Backend: b, Profile: c.profile, Seed: c.seed, DataDir: c.dataDir, Overrides: c.overrides})
 	if err != nil {
 		b.Finalize()
 		return nil, family.Info{}, nil, err
@@ -125,6 +132,12 @@ func loadRun(name, dir string, c common, profileSet, seedSet bool) (family.Model
 	}
 	if !seedSet {
 		c.seed = man.Seed
+	}
+	// The manifest's configuration is the one the run trained with, whatever --set gave.
+	if man.Config != nil {
+		if c.overrides, err = json.Marshal(man.Config); err != nil {
+			return nil, nil, nil, 0, fmt.Errorf("%s/manifest.json: config: %w", dir, err)
+		}
 	}
 	m, _, b, err := buildModel(name, c)
 	if err != nil {
@@ -218,4 +231,55 @@ func runSample(args []string) error {
 	}
 	fmt.Println(c.out)
 	return nil
+}
+
+// overrides collects --config and --set into one JSON object of configuration fields.
+type overrides struct{ fields map[string]json.RawMessage }
+
+func (o *overrides) String() string { return "" }
+
+// Set takes key=value; a value that is not valid JSON is taken as a string (--set arch=conv).
+func (o *overrides) Set(kv string) error {
+	key, value, ok := strings.Cut(kv, "=")
+	if !ok || key == "" {
+		return fmt.Errorf("want key=value, got %q", kv)
+	}
+	raw := json.RawMessage(value)
+	if !json.Valid(raw) {
+		raw, _ = json.Marshal(value)
+	}
+	o.put(key, raw)
+	return nil
+}
+
+func (o *overrides) readFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return fmt.Errorf("%s: want a JSON object of configuration fields: %w", path, err)
+	}
+	for k, v := range fields {
+		if _, set := o.fields[k]; !set { // --set wins over --config whatever their order
+			o.put(k, v)
+		}
+	}
+	return nil
+}
+
+func (o *overrides) put(key string, v json.RawMessage) {
+	if o.fields == nil {
+		o.fields = map[string]json.RawMessage{}
+	}
+	o.fields[key] = v
+}
+
+// JSON returns the overrides as one object, or nil when there are none.
+func (o *overrides) JSON() (json.RawMessage, error) {
+	if len(o.fields) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(o.fields)
 }

@@ -224,9 +224,10 @@ func sitePackages() []string {
 	if v := os.Getenv("VIRTUAL_ENV"); v != "" {
 		roots = append(roots, v)
 	}
-	// This checkout's .venv: found from the working directory, or from $IAGEN_ROOT, which the
-	// iagen kernel sets (notebook cells run in a temporary module elsewhere).
-	for _, root := range []string{ModuleRoot(), os.Getenv("IAGEN_ROOT")} {
+	// This checkout's .venv: found from the working directory, from the executable's folder
+	// (bin/iagen started elsewhere), or from $IAGEN_ROOT, which the iagen kernel sets (notebook
+	// cells run in a temporary module elsewhere).
+	for _, root := range []string{ModuleRoot(), executableRoot(), os.Getenv("IAGEN_ROOT")} {
 		if root != "" {
 			roots = append(roots, filepath.Join(root, ".venv"))
 		}
@@ -256,6 +257,24 @@ func ModuleRoot() string {
 	if err != nil {
 		return ""
 	}
+	return moduleRootFrom(dir)
+}
+
+// executableRoot is the checkout holding the running executable (bin/iagen), so that the CLI
+// finds the checkout's .venv wherever it is started from.
+func executableRoot() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if resolved, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = resolved
+	}
+	return moduleRootFrom(filepath.Dir(exe))
+}
+
+// moduleRootFrom is the nearest folder at or above dir whose go.mod declares this module.
+func moduleRootFrom(dir string) string {
 	for {
 		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 		if err == nil && strings.Contains(string(data), "module "+modulePath+"\n") {

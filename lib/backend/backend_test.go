@@ -134,3 +134,22 @@ func TestSitePackagesFollowIAGENRoot(t *testing.T) {
 	}
 	t.Errorf("%s not searched (IAGEN_ROOT=%s)", sp, root)
 }
+
+// bin/iagen started from another folder finds its checkout (and so the checkout's .venv) from
+// its own location: moduleRootFrom walks up from the executable's folder to this module's go.mod.
+func TestModuleRootFromNestedFolder(t *testing.T) {
+	root := t.TempDir()
+	bin := filepath.Join(root, "bin", "deeper")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := moduleRootFrom(bin); got != "" {
+		t.Errorf("no go.mod yet: moduleRootFrom = %q, want \"\"", got)
+	}
+	if err := os.WriteFile(filepath.Join(root, "go.mod"), []byte("module "+modulePath+"\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := moduleRootFrom(bin); got != root {
+		t.Errorf("moduleRootFrom(%s) = %q, want %q", bin, got, root)
+	}
+}

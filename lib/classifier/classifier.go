@@ -71,9 +71,9 @@ type Model struct {
 	predict       *train.Exec
 }
 
-// New builds the classifier of opts.Profile and loads MNIST from opts.DataDir.
+// New builds the classifier of opts.Profile (with opts.Overrides) and loads MNIST from opts.DataDir.
 func New(opts family.Options) (*Model, error) {
-	cfg, err := ProfileConfig(opts.Profile)
+	cfg, err := family.Configure(opts, ProfileConfig)
 	if err != nil {
 		return nil, err
 	}

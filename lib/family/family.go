@@ -8,6 +8,8 @@
 package family
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,6 +32,29 @@ type Options struct {
 	Profile string
 	Seed    int64
 	DataDir string // "" means data.Dir("")
+
+	// Overrides is a JSON object whose fields replace those of the profile's configuration
+	// (the names of the family's Config JSON tags), e.g. {"steps": 2000, "ema_decay": 0.99}:
+	// what `iagen train --set` and `--config` give, and how a run folder's manifest rebuilds
+	// the exact model it trained. Empty means the profile as it is.
+	Overrides json.RawMessage
+}
+
+// Configure returns the configuration of opts.Profile given by profile, with opts.Overrides
+// applied. An override naming no field of the configuration is an error, so that a typo is
+// not silently ignored.
+func Configure[C any](opts Options, profile func(string) (C, error)) (C, error) {
+	cfg, err := profile(opts.Profile)
+	if err != nil || len(bytes.TrimSpace(opts.Overrides)) == 0 {
+		return cfg, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(opts.Overrides))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		var zero C
+		return zero, fmt.Errorf("configuration overrides: %w", err)
+	}
+	return cfg, nil
 }
 
 // Info describes a built model for manifests and metrics.json.

@@ -44,3 +44,32 @@ func TestProfileAndRunDirFromEnv(t *testing.T) {
 		t.Errorf("RunDir = %q", d)
 	}
 }
+
+func TestConfigureAppliesOverrides(t *testing.T) {
+	type cfg struct {
+		Steps int     `json:"steps"`
+		LR    float64 `json:"learning_rate"`
+		Arch  string  `json:"arch"`
+	}
+	profile := func(p string) (cfg, error) {
+		if p != "ci" {
+			return cfg{}, CheckProfile("nope")
+		}
+		return cfg{Steps: 10, LR: 1e-3, Arch: "mlp"}, nil
+	}
+	got, err := Configure(Options{Profile: "ci", Overrides: []byte(`{"steps": 7, "arch": "conv"}`)}, profile)
+	if want := (cfg{Steps: 7, LR: 1e-3, Arch: "conv"}); err != nil || got != want {
+		t.Errorf("Configure = %+v, %v; want %+v", got, err, want)
+	}
+	if got, err := Configure(Options{Profile: "ci"}, profile); err != nil || got.Steps != 10 {
+		t.Errorf("no overrides: %+v, %v", got, err)
+	}
+	for _, bad := range []string{`{"stpes": 7}`, `{"steps": "seven"}`, `[1]`} {
+		if _, err := Configure(Options{Profile: "ci", Overrides: []byte(bad)}, profile); err == nil {
+			t.Errorf("overrides %s: no error", bad)
+		}
+	}
+	if _, err := Configure(Options{Profile: "full"}, profile); err == nil {
+		t.Error("the profile's error is lost")
+	}
+}

@@ -17,6 +17,11 @@ type Config struct {
 	// ToyConfig.Pack). 1 (or 0) is the plain DCGAN of BENCH.md; Batch must be a multiple of Pack.
 	Pack int `json:"pack,omitempty"`
 
+	// MinibatchStd adds to D's last feature map a channel with the batch's standard deviation
+	// of its features (Karras et al. 2018, §3), another remedy for a generator that repeats
+	// itself. Off in BENCH.md's DCGAN.
+	MinibatchStd bool `json:"minibatch_std,omitempty"`
+
 	// InitStddev σ initialises every weight matrix and kernel of both players from N(0, σ²), as
 	// DCGAN does (Radford et al. 2016, §4: σ = 0.02), biases at 0; 0 keeps GoMLX's He-normal
 	// default (BENCH.md does not fix the initialisation).

@@ -76,9 +76,9 @@ type Model struct {
 	yardstick         *classifier.Yardstick
 }
 
-// New builds the DCGAN of opts.Profile and loads MNIST from opts.DataDir.
+// New builds the DCGAN of opts.Profile (with opts.Overrides) and loads MNIST from opts.DataDir.
 func New(opts family.Options) (*Model, error) {
-	cfg, err := ProfileConfig(opts.Profile)
+	cfg, err := family.Configure(opts, ProfileConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -183,8 +183,23 @@ func (m *Model) discriminator(scope *model.Scope, x *graph.Node) *graph.Node {
 	h := activation.LeakyReluWith(nn.Conv2D(scope.In("conv1"), x, c, 4, 2, 1), 0.2)
 	h = nn.Conv2D(scope.In("conv2"), h, 2*c, 4, 2, 1)
 	h = activation.LeakyReluWith(nn.BatchNorm(scope.In("bn"), h).Momentum(m.BNMomentum).Done(), 0.2)
+	if m.MinibatchStd {
+		h = minibatchStd(h)
+	}
 	h = graph.Reshape(h, b, -1)
 	return graph.Reshape(layers.Dense(scope.In("logit"), h, true, 1), b)
+}
+
+// minibatchStd appends to h [B, H, W, C] one channel holding the standard deviation over the
+// batch of each feature, averaged over features and pixels (Karras et al. 2018, "Progressive
+// Growing of GANs", §3): since D sees all-real or all-fake batches, a generator whose samples
+// look alike shows a small value and is told apart, which pushes it to vary its outputs.
+func minibatchStd(h *graph.Node) *graph.Node {
+	dims := h.Shape().Dimensions
+	centred := graph.Sub(h, graph.ReduceAndKeep(h, graph.ReduceMean, 0))
+	std := graph.Sqrt(graph.AddScalar(graph.ReduceMean(graph.Square(centred), 0), 1e-8))
+	s := graph.ReduceAllMean(std)
+	return graph.Concatenate([]*graph.Node{h, graph.BroadcastToDims(s, dims[0], dims[1], dims[2], 1)}, 3)
 }
 
 // withInit returns scope initialising new weights from N(0, InitStddev²) (biases at 0), or
@@ -255,8 +270,7 @@ func undoRunningStatUpdates(store *model.Store, g *graph.Graph, prefix string) {
 }
 
 // updateEMA sets every variable of G (weights and BatchNorm running averages) in the EMA copy
-// to θ_ema ← w·θ_ema + (1 − w)·θ with w = d·min(n, 1), n the number of updates so far, so the
-// first update copies G. It reads G's weights at the start of the step (before this step's Adam
+// to θ_ema ← w·θ_ema + (1 − w)·θ with w = min(d, n/(n + 10)), n the number of updates so far. It reads G's weights at the start of the step (before this step's Adam
 // update: the average lags G by one step, which does not matter at d ≈ 0.999) and its running
 // averages after this step's forward pass. It must be called after G is built and before the
 // optimizer.
@@ -271,7 +285,10 @@ func (m *Model) updateEMA(g *graph.Graph) {
 	}
 	countVar := m.store.VariableWithShape(emaCount, shapes.Make(dtypes.Float32), initializer.Zero).SetTrainable(false)
 	count := countVar.NodeValue(g)
-	w := graph.MulScalar(graph.Min(count, graph.OnesLike(count)), m.EMADecay)
+	// Warm-up: w = min(d, n/(n + 10)) (as TensorFlow's ExponentialMovingAverage with
+	// num_updates), so the first update copies G and the average forgets the random
+	// initialisation within a few hundred steps instead of ~1/(1 − d).
+	w := graph.Min(graph.Div(count, graph.AddScalar(count, 10)), graph.Scalar(g, dtypes.Float32, m.EMADecay))
 	for _, v := range vars {
 		ema := m.store.VariableWithShape("/"+EMAScope+v.Path(), v.Shape(), initializer.Zero).SetTrainable(false)
 		theta := v.NodeValue(g)

@@ -3,7 +3,6 @@ package gan
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/train"
+	"github.com/iagen-course/iagen/lib/train/traintest"
 )
 
 var (
@@ -304,7 +304,9 @@ func TestEachHalfUpdatesItsPlayer(t *testing.T) {
 	if counts["gen"] != 10 || counts["disc"] != 8 || counts["gen_stats"] != 4 || counts["ema"] != 14 {
 		t.Errorf("variable counts %v, want gen 10, disc 8, gen_stats 4, ema 14", counts)
 	}
-	// The EMA is θ_ema ← 0.9·θ_ema + 0.1·θ with θ read before the G update.
+	// The EMA is θ_ema ← w·θ_ema + (1 − w)·θ with θ read before the G update and, at the
+	// second update (n = 1), w = min(0.9, 1/11) (the warm-up).
+	w := math.Min(0.9, 1.0/11)
 	for v := range m.store.IterVariables() {
 		p := v.Path()
 		if !strings.HasPrefix(p, "/ema/") {
@@ -316,9 +318,9 @@ func TestEachHalfUpdatesItsPlayer(t *testing.T) {
 			theta = after[g] // running averages: after the G half's forward pass
 		}
 		for i := range after[p] {
-			want := 0.9*before[p][i] + 0.1*theta[i]
-			if d := math.Abs(float64(after[p][i] - want)); d > 1e-5*math.Max(1, math.Abs(float64(want))) {
-				t.Fatalf("%s[%d] = %v, want 0.9·%v + 0.1·%v", p, i, after[p][i], before[p][i], theta[i])
+			want := w*float64(before[p][i]) + (1-w)*float64(theta[i])
+			if d := math.Abs(float64(after[p][i]) - want); d > 1e-5*math.Max(1, math.Abs(want)) {
+				t.Fatalf("%s[%d] = %v, want %.4f·%v + %.4f·%v", p, i, after[p][i], w, before[p][i], 1-w, theta[i])
 			}
 		}
 	}
@@ -333,43 +335,10 @@ func TestEachHalfUpdatesItsPlayer(t *testing.T) {
 	}
 }
 
+// Both Adam states and the EMA must be in the store for this to hold (40 variables at least).
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	b := testBackend(t)
-	run := func(dir string, steps int, resume bool) (*Model, *train.Result) {
-		m := newModel(t, b, tiny())
-		res, err := train.Run(context.Background(), m, train.Config{Steps: steps, Seed: 5, Dir: dir, Resume: resume,
-			Progress: train.SilentProgress()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m, res
-	}
-	whole, wholeRes := run(filepath.Join(t.TempDir(), "whole"), 6, false)
-	dir := filepath.Join(t.TempDir(), "split")
-	run(dir, 3, false)
-	resumed, resRes := run(dir, 6, true)
-	if resRes.StartStep != 3 {
-		t.Fatalf("resumed from step %d, want 3", resRes.StartStep)
-	}
-	n := 0
-	for v := range whole.store.IterVariables() {
-		w := resumed.store.GetVariable(v.Path())
-		if w == nil {
-			t.Fatalf("%s missing after resume", v.Path())
-		}
-		if !v.MustValue().Equal(w.MustValue()) {
-			t.Errorf("%s differs between the uninterrupted and the resumed run", v.Path())
-		}
-		n++
-	}
-	if n < 40 {
-		t.Fatalf("only %d variables compared (both Adam states and the EMA should be in the store)", n)
-	}
-	a, _ := wholeRes.Eval.Get("fld")
-	c, _ := resRes.Eval.Get("fld")
-	if a != c || a == 0 {
-		t.Errorf("fld %v (uninterrupted) vs %v (resumed)", a, c)
-	}
+	traintest.ResumeMatchesUninterrupted(t, func() train.Task { return newModel(t, b, tiny()) }, 6, 3, 40, "fld")
 }
 
 // TestCIProfileLearns trains the ci profile on the default backend and checks that the samples
@@ -442,5 +411,27 @@ func TestSlerp(t *testing.T) {
 	mid := Slerp(a, b, 0.5) // 45°: sin(π/4)/sin(π/2)·(a + b)
 	if w := math.Sqrt(0.5); math.Abs(float64(mid[0])-w) > 1e-6 || math.Abs(float64(mid[1])-2*w) > 1e-6 {
 		t.Errorf("Slerp(t=0.5) = %v", mid)
+	}
+}
+
+// minibatchStd appends one channel holding the batch standard deviation of the features,
+// averaged: here features 0 and 2 (std 1 and 3 over the batch of two) and 0 elsewhere.
+func TestMinibatchStd(t *testing.T) {
+	b := testBackend(t)
+	x := [][][][]float32{{{{-1, 5}}}, {{{1, -1}}}} // [2, 1, 1, 2]: std over the batch 1 and 3
+	out := graph.MustExecOnce(b, minibatchStd, x)
+	got := out.Value().([][][][]float32)
+	for i, want := range [][]float32{{-1, 5, 2}, {1, -1, 2}} {
+		for j := range want {
+			if d := math.Abs(float64(got[i][0][0][j] - want[j])); d > 1e-4 {
+				t.Errorf("out[%d][0][0][%d] = %v, want %v", i, j, got[i][0][0][j], want[j])
+			}
+		}
+	}
+	cfg := tiny()
+	cfg.MinibatchStd = true
+	m := newModel(t, b, cfg)
+	if _, err := m.Step(0); err != nil {
+		t.Fatalf("a step with minibatch_std: %v", err)
 	}
 }

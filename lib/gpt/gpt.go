@@ -56,9 +56,9 @@ type Model struct {
 	step, eval, prefill, decodeExec, attn *train.Exec
 }
 
-// New builds the model of opts.Profile and loads its corpus from opts.DataDir.
+// New builds the model of opts.Profile (with opts.Overrides) and loads its corpus from opts.DataDir.
 func New(opts family.Options) (*Model, error) {
-	cfg, err := ProfileConfig(opts.Profile)
+	cfg, err := family.Configure(opts, ProfileConfig)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -20,6 +19,7 @@ import (
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/train"
+	"github.com/iagen-course/iagen/lib/train/traintest"
 )
 
 // Unit tests run on the pure-Go backend: it compiles in about a second where XLA takes ten,
@@ -317,21 +317,7 @@ func TestInterruptedRunResumesToSameResult(t *testing.T) {
 	if w, g := want.Train[0].Value, got.Train[0].Value; w != g {
 		t.Errorf("final loss %.8f after resume, %.8f uninterrupted", g, w)
 	}
-	compared := 0
-	for v := range full.store.IterVariables() {
-		w := second.store.GetVariable(v.Path())
-		if w == nil || v.DType() != dtypes.Float32 {
-			continue
-		}
-		compared++
-		a := tensors.MustCopyFlatData[float32](v.MustValue())
-		b := tensors.MustCopyFlatData[float32](w.MustValue())
-		for i := range a {
-			if a[i] != b[i] {
-				t.Fatalf("%s[%d] = %g after resume, %g uninterrupted", v.Path(), i, b[i], a[i])
-			}
-		}
-	}
+	compared := traintest.SameStores(t, full.store, second.store)
 	if compared < 3*train.TrainableParams(full.store)/1000 && compared < 40 { // weights and both Adam moments
 		t.Errorf("only %d float variables compared", compared)
 	}

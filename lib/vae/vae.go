@@ -129,9 +129,9 @@ type Model struct {
 	iwaeExecs  map[int]*train.Exec // per samples-per-image k: x, RNG state → log-weights, log p(x|z), RNG state
 }
 
-// New builds the VAE of opts.Profile and loads MNIST from opts.DataDir.
+// New builds the VAE of opts.Profile (with opts.Overrides) and loads MNIST from opts.DataDir.
 func New(opts family.Options) (*Model, error) {
-	cfg, err := ProfileConfig(opts.Profile)
+	cfg, err := family.Configure(opts, ProfileConfig)
 	if err != nil {
 		return nil, err
 	}

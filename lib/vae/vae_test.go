@@ -17,6 +17,7 @@ import (
 	"github.com/iagen-course/iagen/lib/backend"
 	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/train"
+	"github.com/iagen-course/iagen/lib/train/traintest"
 )
 
 var (
@@ -444,42 +445,7 @@ func TestBetaWeightsTheKL(t *testing.T) {
 // evaluation must come out bit-identical.
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	b := testBackend(t)
-	cfg := tiny("mlp")
-	run := func(dir string, steps int, resume bool) (*Model, *train.Result) {
-		m := newModel(t, b, cfg)
-		res, err := train.Run(context.Background(), m, train.Config{Steps: steps, Seed: 5, Dir: dir, Resume: resume,
-			Progress: train.SilentProgress()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m, res
-	}
-	whole, wholeRes := run(filepath.Join(t.TempDir(), "whole"), 12, false)
-	dir := filepath.Join(t.TempDir(), "split")
-	run(dir, 5, false)
-	resumed, resRes := run(dir, 12, true)
-	if resRes.StartStep != 5 {
-		t.Fatalf("resumed from step %d, want 5", resRes.StartStep)
-	}
-	n := 0
-	for v := range whole.store.IterVariables() {
-		w := resumed.store.GetVariable(v.Path())
-		if w == nil {
-			t.Fatalf("%s missing after resume", v.Path())
-		}
-		if !v.MustValue().Equal(w.MustValue()) {
-			t.Errorf("%s differs between the uninterrupted and the resumed run", v.Path())
-		}
-		n++
-	}
-	if n < 10 {
-		t.Fatalf("only %d variables compared", n)
-	}
-	a, _ := wholeRes.Eval.Get("test_nll_nats")
-	c, _ := resRes.Eval.Get("test_nll_nats")
-	if a != c {
-		t.Errorf("test NLL %v (uninterrupted) vs %v (resumed)", a, c)
-	}
+	traintest.ResumeMatchesUninterrupted(t, func() train.Task { return newModel(t, b, tiny("mlp")) }, 12, 5, 10, "test_nll_nats")
 }
 
 // TestInterpolateAndMap checks the latent-space pictures: an interpolation starts and ends at
