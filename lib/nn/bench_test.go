@@ -1,10 +1,12 @@
 package nn
 
 import (
+	"slices"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers"
@@ -15,13 +17,17 @@ import (
 	"github.com/iagen-course/iagen/lib/nn/nntest"
 )
 
-// Benchmarks of one training step (forward, backward, Adam update) of the convolutional pieces
-// of BENCH.md's models, at its sizes (batch 64, MNIST 28×28). Run with, e.g.:
+// Benchmarks of one training step (forward, backward, Adam update) of BENCH.md's models, or of
+// their convolutional pieces, at its sizes (batch 64, MNIST 28×28). Run with, e.g.:
 //
 //	GOEXPERIMENT=simd go test ./lib/nn -run XXX -bench . -benchtime 5x
+//	IAGEN_NN_BACKEND=xla:cpu GOEXPERIMENT=simd go test ./lib/nn -run XXX -bench . -benchtime 5x
 //
-// Besides wall time (ns/op) they report cpu-ms/op, the process CPU time per step: on a shared
-// machine it varies less than wall time.
+// Besides wall time (ns/op, the mean) they report what BENCH.md asks for: the median and p99 of
+// the per-step wall time (p50-ms, p99-ms) and the compile time (compile-ms: building the graph
+// and the backend's compilation; a warm-up step follows, timed in nothing); and cpu-ms/op, the
+// process CPU time per step, which varies less than wall time on a shared machine. The
+// whole-model benchmarks (LSTM, U-Net, RealNVP) are in bench_models_test.go.
 
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -29,20 +35,42 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// benchStep compiles exec with one call (excluded from the timing), then times b.N calls.
-func benchStep(b *testing.B, exec *model.Exec, builds *int, args ...any) {
+// benchStep compiles exec for args' shapes and runs one warm-up step (both excluded from the
+// timing), then times b.N steps, each on its own.
+func benchStep(b *testing.B, exec *model.Exec, builds *int, args ...*tensors.Tensor) {
 	b.Helper()
-	if _, err := exec.Exec(args...); err != nil {
+	inputShapes := make([]shapes.Shape, len(args))
+	anyArgs := make([]any, len(args))
+	for i, a := range args {
+		inputShapes[i], anyArgs[i] = a.Shape(), a
+	}
+	start := time.Now()
+	if _, err := exec.Compile(inputShapes...); err != nil {
 		b.Fatal(err)
 	}
+	compile := time.Since(start)
+	if _, err := exec.Exec(anyArgs...); err != nil {
+		b.Fatal(err)
+	}
+	steps := make([]time.Duration, b.N)
 	b.ResetTimer()
 	c0 := cpuTime()
-	for range b.N {
-		if _, err := exec.Exec(args...); err != nil {
+	for i := range b.N {
+		start := time.Now()
+		if _, err := exec.Exec(anyArgs...); err != nil {
 			b.Fatal(err)
 		}
+		steps[i] = time.Since(start)
 	}
 	b.ReportMetric(float64(cpuTime()-c0)/1e6/float64(b.N), "cpu-ms/op")
+	b.StopTimer()
+	slices.Sort(steps)
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	median := ms(steps[(b.N-1)/2]+steps[b.N/2]) / 2
+	p99 := ms(steps[(99*b.N+99)/100-1]) // Nearest rank ⌈0.99·N⌉: the slowest step for N ≤ 100.
+	b.ReportMetric(median, "p50-ms")
+	b.ReportMetric(p99, "p99-ms")
+	b.ReportMetric(ms(compile), "compile-ms")
 	if *builds != 1 {
 		b.Errorf("the step graph was built %d times, want 1 (one compiled model.Exec reused)", *builds)
 	}
@@ -105,16 +133,21 @@ func benchDCGANStep(b *testing.B, l convLayers) {
 	benchStep(b, exec, &builds, nntest.RandF32(1, 64, 28, 28, 1), nntest.RandF32(2, 64, 64))
 }
 
-// resBlock is BENCH.md's U-Net residual block: GN(8)→SiLU→Conv3×3, + Dense(SiLU(temb)),
-// GN(8)→SiLU→Conv3×3, + x (same channels, identity skip).
-func resBlock(l convLayers, scope *model.Scope, x, temb *graph.Node) *graph.Node {
-	c := x.Shape().Dimensions[3]
-	b := x.Shape().Dimensions[0]
-	h := l.Conv2D(scope.In("conv1"), activation.Swish(GroupNorm(scope.In("gn1"), x, 8)), c, 3, 1, 1)
-	t := layers.Dense(scope.In("temb"), activation.Swish(temb), true, c)
-	h = graph.Add(h, graph.Reshape(t, b, 1, 1, c))
-	h = l.Conv2D(scope.In("conv2"), activation.Swish(GroupNorm(scope.In("gn2"), h, 8)), c, 3, 1, 1)
-	return graph.Add(x, h)
+// resBlock is BENCH.md's U-Net residual block (DDPM, Ho et al. 2020, Appendix B): GN(8)→SiLU→
+// Conv3×3 to cout channels, + Dense(SiLU(temb)), GN(8)→SiLU→Conv3×3, + the skip: x itself when
+// it has cout channels, a 1×1 convolution of x otherwise. x [B, H, W, Cin], temb [B, E] →
+// [B, H, W, cout].
+func resBlock(l convLayers, scope *model.Scope, x, temb *graph.Node, cout int) *graph.Node {
+	b, cin := x.Shape().Dimensions[0], x.Shape().Dimensions[3]
+	h := l.Conv2D(scope.In("conv1"), activation.Swish(GroupNorm(scope.In("gn1"), x, 8)), cout, 3, 1, 1)
+	t := layers.Dense(scope.In("temb"), activation.Swish(temb), true, cout)
+	h = graph.Add(h, graph.Reshape(t, b, 1, 1, cout))
+	h = l.Conv2D(scope.In("conv2"), activation.Swish(GroupNorm(scope.In("gn2"), h, 8)), cout, 3, 1, 1)
+	skip := x
+	if cin != cout {
+		skip = l.Conv2D(scope.In("shortcut"), x, cout, 1, 1, 0)
+	}
+	return graph.Add(skip, h)
 }
 
 // BenchmarkResBlockStep: one Adam step (lr 2e-4) of a ResBlock at 28×28×32, batch 64, time
@@ -130,7 +163,7 @@ func benchResBlockStep(b *testing.B, l convLayers) {
 		g := x.Graph()
 		root.Store().SetTraining(g, true)
 		temb := SinusoidalEmbedding(t, 128)
-		loss := graph.ReduceAllMean(graph.Square(resBlock(l, root.In("res"), x, temb)))
+		loss := graph.ReduceAllMean(graph.Square(resBlock(l, root.In("res"), x, temb, 32)))
 		opt.UpdateGraph(root, g, loss)
 		return loss
 	})
@@ -142,43 +175,58 @@ func benchResBlockStep(b *testing.B, l convLayers) {
 }
 
 // BenchmarkCouplingStep: one Adam step (lr 1e-3) of a RealNVP affine coupling layer (Dinh et
-// al. 2017) on 28×28×1, batch 64, checkerboard mask: net = Conv3×3 1→64, ReLU, Conv3×3 64→64,
-// ReLU, Conv3×3 64→2 → (s, t); y = m⊙x + (1-m)⊙(x⊙exp(s) + t), s = scale·tanh(raw);
-// loss = mean(y²)/2 - mean log-det.
+// al. 2017; see coupling) on 28×28×1, batch 64, checkerboard mask; loss = mean(y²)/2 - mean
+// log-det per pixel.
 func BenchmarkCouplingStep(b *testing.B) { benchBoth(b, benchCouplingStep) }
 
 func benchCouplingStep(b *testing.B, l convLayers) {
 	store := model.NewStore()
 	opt := optimizer.Adam().LearningRate(1e-3).Done()
 	builds := 0
-	mask := make([]float32, 28*28)
-	for i := range 28 {
-		for j := range 28 {
-			if (i+j)%2 == 0 {
-				mask[i*28+j] = 1
-			}
-		}
-	}
-	exec := model.MustNewExec(goBackend(b), store, func(root *model.Scope, x, m *graph.Node) *graph.Node {
+	exec := model.MustNewExec(goBackend(b), store, func(root *model.Scope, x *graph.Node) *graph.Node {
 		builds++
 		g := x.Graph()
 		root.Store().SetTraining(g, true)
-		scope := root.In("coupling")
-		h := activation.Relu(l.Conv2D(scope.In("c1"), graph.Mul(x, m), 64, 3, 1, 1))
-		h = activation.Relu(l.Conv2D(scope.In("c2"), h, 64, 3, 1, 1))
-		h = l.Conv2D(scope.In("c3"), h, 2, 3, 1, 1)
-		scale := scope.VariableWithValue("scale", float32(1)).NodeValue(g)
-		s := graph.Mul(scale, graph.Tanh(graph.Slice(h, graph.AxisRange(), graph.AxisRange(), graph.AxisRange(), graph.AxisElem(0))))
-		t := graph.Slice(h, graph.AxisRange(), graph.AxisRange(), graph.AxisRange(), graph.AxisElem(1))
-		inv := graph.OneMinus(m)
-		s = graph.Mul(s, inv)
-		y := graph.Add(graph.Mul(x, m), graph.Mul(inv, graph.Add(graph.Mul(x, graph.Exp(s)), t)))
-		logDet := graph.ReduceSum(s, 1, 2, 3)
+		y, logDet := coupling(l, root.In("coupling"), x, CheckerboardMask(g, x.DType(), 28, 28, false))
 		loss := graph.Sub(graph.DivScalar(graph.ReduceAllMean(graph.Square(y)), 2), graph.DivScalar(graph.ReduceAllMean(logDet), 784))
 		opt.UpdateGraph(root, g, loss)
 		return loss
 	})
-	benchStep(b, exec, &builds, nntest.RandF32(1, 64, 28, 28, 1), tensors.FromFlatDataAndDimensions(mask, 1, 28, 28, 1))
+	benchStep(b, exec, &builds, nntest.RandF32(1, 64, 28, 28, 1))
+}
+
+// couplingShiftScale is the conditioning network of BENCH.md's affine coupling: from the kept
+// pixels x⊙m (zero-padded by 1), Conv3×3 1→64, ReLU, Conv3×3 64→64, ReLU, Conv3×3 64→2 gives
+// (raw, t), and s = scale·tanh(raw) with a learned scalar scale initialised to 1 (bounded log
+// scales keep exp(s) tame early in training). s and t are returned multiplied by 1-m: zero on
+// the kept pixels, which the layer passes through unchanged. x [B, H, W, 1], m [1, H, W, 1].
+func couplingShiftScale(l convLayers, scope *model.Scope, x, m *graph.Node) (s, t *graph.Node) {
+	g := x.Graph()
+	h := activation.Relu(l.Conv2D(scope.In("c1"), graph.Mul(x, m), 64, 3, 1, 1))
+	h = activation.Relu(l.Conv2D(scope.In("c2"), h, 64, 3, 1, 1))
+	h = l.Conv2D(scope.In("c3"), h, 2, 3, 1, 1)
+	scale := scope.VariableWithValue("scale", shapes.CastAsDType(1, x.DType())).NodeValue(g)
+	inv := graph.OneMinus(m)
+	s = graph.Mul(inv, graph.Mul(scale, graph.Tanh(graph.SliceAxis(h, 3, graph.AxisElem(0)))))
+	t = graph.Mul(inv, graph.SliceAxis(h, 3, graph.AxisElem(1)))
+	return s, t
+}
+
+// coupling is RealNVP's affine coupling layer (Dinh, Sohl-Dickstein & Bengio 2017, eq. 6-7 with
+// the mask of §3.4): y = m⊙x + (1-m)⊙(x⊙exp(s) + t), s and t computed from m⊙x alone. Its
+// Jacobian is triangular with diagonal exp(s) (1 on the kept pixels), so
+// log|det ∂y/∂x| = Σ s, per example: logDet [B].
+func coupling(l convLayers, scope *model.Scope, x, m *graph.Node) (y, logDet *graph.Node) {
+	s, t := couplingShiftScale(l, scope, x, m)
+	y = graph.Add(graph.Mul(x, graph.Exp(s)), t) // s = t = 0 on the kept pixels: y = x there.
+	return y, graph.ReduceSum(s, 1, 2, 3)
+}
+
+// couplingInverse inverts coupling (same scope, same mask): since m⊙y = m⊙x, s and t can be
+// recomputed from y, and x = (y - t)⊙exp(-s).
+func couplingInverse(l convLayers, scope *model.Scope, y, m *graph.Node) *graph.Node {
+	s, t := couplingShiftScale(l, scope, y, m)
+	return graph.Mul(graph.Sub(y, t), graph.Exp(graph.Neg(s)))
 }
 
 // benchBoth runs a benchmark with lib/nn's layers ("nn") and with the baseline layers of

@@ -19,24 +19,26 @@ var (
 	testBackendErr  error
 )
 
-// goBackend returns the pure-Go backend shared by the tests.
+// goBackend returns the backend shared by the tests: the pure-Go one unless IAGEN_NN_BACKEND
+// names another.
 func goBackend(tb testing.TB) compute.Backend {
 	if tb != nil {
 		tb.Helper()
 	}
 	testBackendOnce.Do(func() {
-		if config := os.Getenv("IAGEN_NN_BACKEND"); config != "" {
-			// E.g. "go:ops_sequential": a compute configuration, options included.
-			testBackend, testBackendErr = compute.NewWithConfig(config)
-			return
+		// IAGEN_NN_BACKEND runs the tests and benchmarks elsewhere: "go:ops_sequential",
+		// "xla:cpu"… (any lib/backend name).
+		config := os.Getenv("IAGEN_NN_BACKEND")
+		if config == "" {
+			config = "go"
 		}
-		testBackend, testBackendErr = backend.New("go")
+		testBackend, testBackendErr = backend.New(config)
 	})
 	if testBackendErr != nil {
 		if tb == nil {
 			panic(testBackendErr)
 		}
-		tb.Fatalf("go backend: %v", testBackendErr)
+		tb.Fatalf("test backend: %v", testBackendErr)
 	}
 	return testBackend
 }

@@ -6,12 +6,13 @@ package nn
 // Crashes that kill the process run in a child process.
 
 import (
-	"github.com/gomlx/compute"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gomlx/compute"
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/layers/norm"
