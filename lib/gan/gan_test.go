@@ -435,3 +435,25 @@ func TestMinibatchStd(t *testing.T) {
 		t.Fatalf("a step with minibatch_std: %v", err)
 	}
 }
+
+// The generator — its EMA and the live one, BatchNorm in inference mode — gives the same images
+// on the go backend and on xla:cpu (the loss functions are checked on their own above).
+func TestGeneratorAgreesOnXLACPU(t *testing.T) {
+	traintest.AgreesAcrossBackends(t, func(b compute.Backend) train.Task { return newModel(t, b, tiny()) },
+		func(task train.Task) ([]float64, error) {
+			m := task.(*Model)
+			z := make([]float32, graphBatch*m.Latent)
+			for i := range z {
+				z[i] = float32(math.Sin(float64(i)))
+			}
+			var out []float64
+			for _, e := range []*train.Exec{m.sampleExec, m.sampleLiveExec} {
+				res, err := e.Call(tensors.FromFlatDataAndDimensions(z, graphBatch, m.Latent))
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, traintest.Floats(res)...)
+			}
+			return out, nil
+		}, 1e-4)
+}

@@ -628,3 +628,9 @@ func TestDistinctNGramsAndUnigram(t *testing.T) {
 		t.Errorf("unigram cross-entropy %g nats/char", u)
 	}
 }
+
+// The cross-entropy is the same on the go backend and on xla:cpu.
+func TestLossAgreesOnXLACPU(t *testing.T) {
+	traintest.AgreesAcrossBackends(t, func(b compute.Backend) train.Task { return newModel(t, b, tinyConfig(), 6) },
+		traintest.StepMetrics, 1e-4)
+}

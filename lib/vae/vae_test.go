@@ -534,3 +534,32 @@ func TestStandardNormal(t *testing.T) {
 		t.Errorf("mean %.4f, variance %.4f of %d draws: want 0 and 1", mean, variance, len(xs))
 	}
 }
+
+// The encoder (μ, log σ² of test images) and the decoder (Bernoulli means of given latents)
+// agree between the go backend and xla:cpu, for both architectures.
+func TestEncoderDecoderAgreeOnXLACPU(t *testing.T) {
+	for _, arch := range []string{"mlp", "conv"} {
+		t.Run(arch, func(t *testing.T) {
+			traintest.AgreesAcrossBackends(t, func(b compute.Backend) train.Task { return newModel(t, b, tiny(arch)) },
+				func(task train.Task) ([]float64, error) {
+					m := task.(*Model)
+					mu, logVar, err := m.Encode(m.TestSet(), []int{0, 1, 2, 3, 4, 5})
+					if err != nil {
+						return nil, err
+					}
+					var out []float64
+					for i := range mu {
+						for j := range mu[i] {
+							out = append(out, float64(mu[i][j]), float64(logVar[i][j]))
+						}
+					}
+					z := make([]float32, graphBatch*m.Latent)
+					for i := range z {
+						z[i] = float32(math.Cos(float64(i)))
+					}
+					res, err := m.decodeExec.Call(tensors.FromFlatDataAndDimensions(z, graphBatch, m.Latent))
+					return append(out, traintest.Floats(res)...), err
+				}, 1e-4)
+		})
+	}
+}

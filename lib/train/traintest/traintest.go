@@ -1,13 +1,18 @@
 // Package traintest holds the checks every family's tests make of its training task: that a run
-// stopped and resumed from its checkpoint ends exactly where an uninterrupted run ends.
+// stopped and resumed from its checkpoint ends exactly where an uninterrupted run ends, and that
+// its losses are the same on the go backend and on XLA's CPU backend.
 package traintest
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"testing"
 
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/iagen-course/iagen/lib/backend"
 	"github.com/iagen-course/iagen/lib/train"
 )
 
@@ -61,4 +66,78 @@ func SameStores(t testing.TB, want, got *model.Store) int {
 		n++
 	}
 	return n
+}
+
+// AgreesAcrossBackends checks that a family computes the same values on the go backend and on
+// XLA's CPU backend: the task is built on each, both get the weights and random-number state
+// of one training step taken on the go backend (through a checkpoint), then measure runs on
+// both and its values must agree: |xla − go| ≤ tol·max(1, |go|). Without the XLA CPU plugin
+// the test is skipped, visibly.
+//
+// The backends draw different random bits from the same RNG state, so measure must not
+// depend on in-graph noise: StepMetrics (a training step's losses) suits a family without
+// noise; a family with noise measures a deterministic path (its generator on given latents,
+// its encoder on given images).
+func AgreesAcrossBackends(t *testing.T, build func(compute.Backend) train.Task, measure func(train.Task) ([]float64, error), tol float64) {
+	t.Helper()
+	xla, err := backend.New("xla:cpu")
+	if err != nil {
+		t.Skipf("xla:cpu unavailable, the family is checked on the go backend only: %v", err)
+	}
+	defer xla.Finalize()
+	goB, err := backend.New("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onGo, onXLA := build(goB), build(xla)
+	for _, task := range []train.Task{onGo, onXLA} { // creates and initialises the variables
+		if _, err := task.Step(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path, err := train.SaveCheckpoint(t.TempDir(), onGo.Store(), 1, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := train.LoadCheckpoint(path, onXLA.Store()); err != nil {
+		t.Fatal(err)
+	}
+	want, err := measure(onGo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := measure(onXLA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(want) == 0 {
+		t.Fatalf("%d values on xla:cpu, %d on go", len(got), len(want))
+	}
+	for i, w := range want {
+		if math.Abs(got[i]-w) > tol*math.Max(1, math.Abs(w)) {
+			t.Errorf("value %d of %d: %.7g on xla:cpu, %.7g on go", i, len(want), got[i], w)
+			return
+		}
+	}
+}
+
+// StepMetrics measures a task by the metrics (losses) of its next training step.
+func StepMetrics(task train.Task) ([]float64, error) {
+	ms, err := task.Step(1)
+	out := make([]float64, len(ms))
+	for i, m := range ms {
+		out[i] = m.Value
+	}
+	return out, err
+}
+
+// Floats flattens float32 tensors into one slice, for a measure of AgreesAcrossBackends.
+func Floats(ts []*tensors.Tensor) []float64 {
+	var out []float64
+	for _, t := range ts {
+		for _, v := range tensors.MustCopyFlatData[float32](t) {
+			out = append(out, float64(v))
+		}
+	}
+	return out
 }
