@@ -43,6 +43,17 @@ func TestLayersAgreeOnXLACPU(t *testing.T) {
 			[]*tensors.Tensor{nntest.Rand(16, 3, 7)}},
 		{"CumSum", func(x []*graph.Node) *graph.Node { return CumSum(x[0], 1) },
 			[]*tensors.Tensor{nntest.Rand(17, 3, 5)}},
+		{"MatMul2D", func(x []*graph.Node) *graph.Node { return MatMul2D(x[0], x[1]) },
+			[]*tensors.Tensor{nntest.Rand(18, 3, 4), nntest.Rand(19, 4, 5)}},
+		{"LSTMCellWithWeights", func(x []*graph.Node) *graph.Node {
+			h, c := LSTMCellWithWeights(x[0], x[1], x[2], x[3], x[4], x[5])
+			return graph.Concatenate([]*graph.Node{h, c}, 1)
+		}, []*tensors.Tensor{nntest.Rand(20, 2, 3), nntest.Rand(21, 2, 4), nntest.Rand(22, 2, 4),
+			nntest.Rand(23, 3, 16), nntest.Rand(24, 4, 16), nntest.Rand(25, 16)}},
+		{"ClipByGlobalNorm", func(x []*graph.Node) *graph.Node {
+			clipped, _ := ClipByGlobalNorm([]*graph.Node{x[0], x[1]}, 0.5)
+			return graph.Concatenate([]*graph.Node{graph.Reshape(clipped[0], -1), graph.Reshape(clipped[1], -1)}, 0)
+		}, []*tensors.Tensor{nntest.Rand(26, 3, 2), nntest.Rand(27, 4)}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
