@@ -22,6 +22,10 @@ type Config struct {
 	// itself. Off in BENCH.md's DCGAN.
 	MinibatchStd bool `json:"minibatch_std,omitempty"`
 
+	// SpectralNorm gives D spectrally normalised weights and no BatchNorm (SNGAN, Miyato et al.
+	// 2018): a 1-Lipschitz D whose gradients stay informative for G. Off in BENCH.md's DCGAN.
+	SpectralNorm bool `json:"spectral_norm,omitempty"`
+
 	// InitStddev σ initialises every weight matrix and kernel of both players from N(0, σ²), as
 	// DCGAN does (Radford et al. 2016, §4: σ = 0.02), biases at 0; 0 keeps GoMLX's He-normal
 	// default (BENCH.md does not fix the initialisation).

@@ -180,14 +180,37 @@ func (m *Model) discriminator(scope *model.Scope, x *graph.Node) *graph.Node {
 		b /= m.Pack
 		x = graph.TransposeAllAxes(graph.Reshape(x, b, m.Pack, 28, 28), 0, 2, 3, 1)
 	}
-	h := activation.LeakyReluWith(nn.Conv2D(scope.In("conv1"), x, c, 4, 2, 1), 0.2)
-	h = nn.Conv2D(scope.In("conv2"), h, 2*c, 4, 2, 1)
-	h = activation.LeakyReluWith(nn.BatchNorm(scope.In("bn"), h).Momentum(m.BNMomentum).Done(), 0.2)
+	if !m.SpectralNorm {
+		h := activation.LeakyReluWith(nn.Conv2D(scope.In("conv1"), x, c, 4, 2, 1), 0.2)
+		h = nn.Conv2D(scope.In("conv2"), h, 2*c, 4, 2, 1)
+		h = activation.LeakyReluWith(nn.BatchNorm(scope.In("bn"), h).Momentum(m.BNMomentum).Done(), 0.2)
+		return m.discHead(h, b, func(h *graph.Node) *graph.Node { return layers.Dense(scope.In("logit"), h, true, 1) })
+	}
+	// SNGAN's D (Miyato et al. 2018): every weight spectrally normalised, no BatchNorm.
+	g := x.Graph()
+	snWeight := func(s *model.Scope, dims ...int) (w, bias *graph.Node) {
+		w = s.VariableWithShape("weights", shapes.Make(x.DType(), dims...)).NodeValue(g)
+		bias = s.WithInitializer(initializer.Zero).VariableWithShape("biases", shapes.Make(x.DType(), dims[len(dims)-1])).NodeValue(g)
+		return nn.SpectralNorm(s, w), bias
+	}
+	conv := func(s *model.Scope, h *graph.Node, cout int) *graph.Node {
+		w, bias := snWeight(s.In("conv"), 4, 4, h.Shape().Dimensions[3], cout)
+		return activation.LeakyReluWith(nn.Conv2DWithKernel(h, w, bias, 2, 1), 0.2)
+	}
+	h := conv(scope.In("conv2"), conv(scope.In("conv1"), x, c), 2*c)
+	return m.discHead(h, b, func(h *graph.Node) *graph.Node {
+		w, bias := snWeight(scope.In("logit").In("dense"), h.Shape().Dimensions[1], 1)
+		return graph.Add(nn.MatMul2D(h, w), graph.Reshape(bias, 1, 1))
+	})
+}
+
+// discHead ends D: the minibatch standard deviation channel if configured, flatten, and the
+// logit layer dense [B', F] → [B', 1], reshaped to [b].
+func (m *Model) discHead(h *graph.Node, b int, dense func(*graph.Node) *graph.Node) *graph.Node {
 	if m.MinibatchStd {
 		h = minibatchStd(h)
 	}
-	h = graph.Reshape(h, b, -1)
-	return graph.Reshape(layers.Dense(scope.In("logit"), h, true, 1), b)
+	return graph.Reshape(dense(graph.Reshape(h, b, -1)), b)
 }
 
 // minibatchStd appends to h [B, H, W, C] one channel holding the standard deviation over the

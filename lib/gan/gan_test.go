@@ -436,6 +436,38 @@ func TestMinibatchStd(t *testing.T) {
 	}
 }
 
+// With spectral_norm D has no BatchNorm, and each of its three weights has a power-iteration
+// vector that its steps update.
+func TestSpectralNormDiscriminator(t *testing.T) {
+	cfg := tiny()
+	cfg.SpectralNorm = true
+	m := newModel(t, testBackend(t), cfg)
+	if _, err := m.Step(0); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(m.store)
+	if _, err := m.Step(1); err != nil {
+		t.Fatal(err)
+	}
+	us := 0
+	for v := range m.store.IterVariables() {
+		p := v.Path()
+		if strings.HasPrefix(p, "/disc/") && strings.Contains(p, "batch_norm") {
+			t.Errorf("%s: D with spectral norm has no BatchNorm", p)
+		}
+		if strings.HasSuffix(p, "/spectral_norm/u") {
+			us++
+			// (The logit layer's u has one element, ±1: its σ is exact, ‖w‖.)
+			if len(before[p]) > 1 && !changed(before[p], snapshot(m.store)[p]) {
+				t.Errorf("%s not updated by a training step", p)
+			}
+		}
+	}
+	if us != 3 {
+		t.Errorf("%d power-iteration vectors, want 3 (two convs and the logit layer)", us)
+	}
+}
+
 // The generator — its EMA and the live one, BatchNorm in inference mode — gives the same images
 // on the go backend and on xla:cpu (the loss functions are checked on their own above).
 func TestGeneratorAgreesOnXLACPU(t *testing.T) {
