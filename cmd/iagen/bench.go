@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "bench", usage: "bench [<family>...] [--json] [--steps N] [--warmup W]",
+	register(&command{name: "bench", usage: "bench [<family>...] [--json] [--steps N] [--warmup W] [--set key=value]",
 		summary: "time one training step of the bench configuration (median, p99, compile time)", run: runBench})
 }
 
@@ -21,8 +21,12 @@ func runBench(args []string) error {
 	asJSON := fs.Bool("json", false, "one JSON object per line per family")
 	steps := fs.Int("steps", 20, "timed steps")
 	warmup := fs.Int("warmup", 3, "untimed steps first (the first compiles the graph)")
+	setOverrides := addOverrides(fs, &c)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := setOverrides(); err != nil {
 		return err
 	}
 	if !isSet(fs, "profile") {

@@ -44,14 +44,12 @@ func runTrain(args []string) error {
 	evalEvery := fs.Int("eval-every", 0, "steps between evaluations (default: only at the end)")
 	ckptEvery := fs.Int("checkpoint-every", 0, "steps between checkpoints (default: about 10 per run)")
 	nSamples := fs.Int("samples", 64, "samples written next to the metrics at the end (0: none)")
-	var ov overrides
-	fs.Var(&ov, "set", "override one field of the profile's configuration, `key=value` (its JSON name; repeatable)")
-	fs.Func("config", "JSON `file` of configuration fields over the profile's (before any --set)", ov.readFile)
+	setOverrides := addOverrides(fs, &c)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if c.overrides, err = ov.JSON(); err != nil {
+	if err := setOverrides(); err != nil {
 		return err
 	}
 	name, err := familyArg(pos)
@@ -231,6 +229,18 @@ func runSample(args []string) error {
 	}
 	fmt.Println(c.out)
 	return nil
+}
+
+// addOverrides adds --set and --config to fs; the function it returns, called once the flags
+// are parsed, puts them in c.overrides.
+func addOverrides(fs *flag.FlagSet, c *common) func() error {
+	ov := &overrides{}
+	fs.Var(ov, "set", "override one field of the profile's configuration, `key=value` (its JSON name; repeatable)")
+	fs.Func("config", "JSON `file` of configuration fields over the profile's (before any --set)", ov.readFile)
+	return func() (err error) {
+		c.overrides, err = ov.JSON()
+		return err
+	}
 }
 
 // overrides collects --config and --set into one JSON object of configuration fields.
