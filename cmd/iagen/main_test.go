@@ -141,7 +141,15 @@ func TestSetOverridesReachManifestAndEval(t *testing.T) {
 	if status, _, stderr := cli(t, "eval", "classifier", "--from", out); status != 0 {
 		t.Fatalf("eval of a run trained with --set: %s", stderr)
 	}
-	status, _, stderr := cli(t, "train", "classifier", "--set", "hiden=24", "--out", t.TempDir())
+	// --resume rebuilds the run's own model without repeating --set, and refuses another one.
+	if status, _, stderr := cli(t, "train", "classifier", "--resume", "--steps", "8", "--samples", "0", "--out", out); status != 0 {
+		t.Fatalf("resume without repeating --set: %s", stderr)
+	}
+	status, _, stderr := cli(t, "train", "classifier", "--resume", "--steps", "9", "--set", "hidden=32", "--out", out)
+	if status == 0 || !strings.Contains(stderr, "hidden was 24, now 32") {
+		t.Errorf("resume with another hidden width: status %d, stderr %q", status, stderr)
+	}
+	status, _, stderr = cli(t, "train", "classifier", "--set", "hiden=24", "--out", t.TempDir())
 	if status == 0 || !strings.Contains(stderr, `unknown field "hiden"`) {
 		t.Errorf("a misspelt field: status %d, stderr %q; want an error naming it", status, stderr)
 	}

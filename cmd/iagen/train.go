@@ -59,6 +59,19 @@ func runTrain(args []string) error {
 	if c.out == "" {
 		return errors.New("--out DIR is required (the run folder)")
 	}
+	if *resume {
+		// The run's own profile and configuration (saved in its checkpoints), under any --set.
+		profile, saved, ok, err := train.SavedRunConfig(c.out)
+		if err != nil {
+			return err
+		}
+		if ok && !isSet(fs, "profile") && profile != "" {
+			c.profile = profile
+		}
+		if c.overrides, err = mergeObjects(saved, c.overrides); err != nil {
+			return err
+		}
+	}
 	m, info, b, err := buildModel(name, c)
 	if err != nil {
 		return err
@@ -292,4 +305,26 @@ func (o *overrides) JSON() (json.RawMessage, error) {
 		return nil, nil
 	}
 	return json.Marshal(o.fields)
+}
+
+// mergeObjects returns the JSON object base with the fields of over replacing its own (either
+// may be empty).
+func mergeObjects(base, over json.RawMessage) (json.RawMessage, error) {
+	if len(base) == 0 {
+		return over, nil
+	}
+	fields := map[string]json.RawMessage{}
+	if err := json.Unmarshal(base, &fields); err != nil {
+		return nil, fmt.Errorf("saved configuration: %w", err)
+	}
+	if len(over) > 0 {
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal(over, &top); err != nil {
+			return nil, err
+		}
+		for k, v := range top {
+			fields[k] = v
+		}
+	}
+	return json.Marshal(fields)
 }

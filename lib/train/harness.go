@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 
@@ -161,6 +162,9 @@ func Run(ctx context.Context, task Task, cfg Config) (res *Result, err error) {
 				fmt.Fprintf(os.Stderr, "warning: %s; using an older checkpoint\n", s)
 			}
 			if ok {
+				if err := sameConfig(extra["config"], cfg.ModelConfig); err != nil {
+					return nil, fmt.Errorf("%s: %w", c.Path, err)
+				}
 				res.StartStep, lastCkpt = c.Step, c.Path
 				_ = json.Unmarshal(extra["wall_seconds"], &res.WallSeconds)
 				_ = json.Unmarshal(extra["steps_per_second"], &res.StepsPerSecond)
@@ -190,7 +194,8 @@ func Run(ctx context.Context, task Task, cfg Config) (res *Result, err error) {
 			return nil
 		}
 		p, err := SaveCheckpoint(ckptDir, store, step, cfg.Keep, map[string]any{"wall_seconds": res.WallSeconds, "seed": cfg.Seed,
-			"steps_per_second": res.StepsPerSecond, "compile_seconds": res.CompileSeconds})
+			"steps_per_second": res.StepsPerSecond, "compile_seconds": res.CompileSeconds,
+			"profile": cfg.Profile, "config": cfg.ModelConfig})
 		if err != nil {
 			return err
 		}
@@ -274,6 +279,62 @@ func Run(ctx context.Context, task Task, cfg Config) (res *Result, err error) {
 		}
 	}
 	return res, nil
+}
+
+// sameConfig reports how the model configuration saved in a checkpoint differs from the one
+// being resumed (a different model would load the saved weights only partly, or into the wrong
+// places), ignoring "steps": a run may be resumed to go further. Checkpoints without a saved
+// configuration are accepted.
+func sameConfig(saved json.RawMessage, current any) error {
+	if len(saved) == 0 || string(saved) == "null" || current == nil {
+		return nil
+	}
+	var was, is map[string]any
+	cur, err := json.Marshal(current)
+	if err != nil || json.Unmarshal(saved, &was) != nil || json.Unmarshal(cur, &is) != nil {
+		return nil // not JSON objects: nothing to compare
+	}
+	keys := map[string]bool{}
+	for k := range was {
+		keys[k] = true
+	}
+	for k := range is {
+		keys[k] = true
+	}
+	var diffs []string
+	for k := range keys {
+		if k != "steps" && fmt.Sprint(was[k]) != fmt.Sprint(is[k]) {
+			diffs = append(diffs, fmt.Sprintf("%s was %v, now %v", k, orNone(was[k]), orNone(is[k])))
+		}
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	sort.Strings(diffs)
+	return fmt.Errorf("trained with another configuration (%s): resume with the run's own profile and settings", strings.Join(diffs, "; "))
+}
+
+func orNone(v any) any {
+	if v == nil {
+		return "unset"
+	}
+	return v
+}
+
+// SavedRunConfig returns the profile and model configuration recorded in the newest readable
+// checkpoint of the run in dir, so that a resumed run can rebuild the same model; ok is false
+// when there is none.
+func SavedRunConfig(dir string) (profile string, config json.RawMessage, ok bool, err error) {
+	_, extra, _, ok, err := LoadLatestCheckpoint(filepath.Join(dir, "checkpoint"), model.NewStore())
+	if err != nil || !ok {
+		return "", nil, false, err
+	}
+	_ = json.Unmarshal(extra["profile"], &profile)
+	config = extra["config"]
+	if len(config) == 0 || string(config) == "null" {
+		return profile, nil, profile != "", nil
+	}
+	return profile, config, true, nil
 }
 
 func record(step int, wall float64, train, eval Metrics) Record {

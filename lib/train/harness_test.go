@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -251,5 +252,39 @@ func TestCheckpointRoundTripKeepsValuesAndTrainable(t *testing.T) {
 	_ = w
 	if _, err := LoadCheckpoint(p, s3); err == nil {
 		t.Error("loading into a store with another shape must fail")
+	}
+}
+
+// A run resumed with another model configuration is refused with the fields that differ (it
+// would load its weights into the wrong model); more steps are fine, and the saved profile and
+// configuration can be read back to rebuild the model.
+func TestResumeChecksTheConfiguration(t *testing.T) {
+	b := testBackend(t)
+	dir := t.TempDir()
+	type config struct {
+		Steps int     `json:"steps"`
+		LR    float64 `json:"learning_rate"`
+	}
+	run := func(steps int, resume bool, cfg config) error {
+		_, err := Run(context.Background(), newRegression(t, b), Config{Steps: steps, Seed: 5, Dir: dir, Resume: resume,
+			Profile: "ci", ModelConfig: cfg, Progress: SilentProgress()})
+		return err
+	}
+	if err := run(10, false, config{Steps: 10, LR: 0.1}); err != nil {
+		t.Fatal(err)
+	}
+	err := run(20, true, config{Steps: 20, LR: 0.2})
+	if err == nil || !strings.Contains(err.Error(), "learning_rate was 0.1, now 0.2") {
+		t.Errorf("resume with another learning rate: %v; want an error naming it", err)
+	}
+	if err := run(20, true, config{Steps: 20, LR: 0.1}); err != nil {
+		t.Errorf("resume to more steps: %v", err)
+	}
+	profile, saved, ok, err := SavedRunConfig(dir)
+	if err != nil || !ok || profile != "ci" || string(saved) != `{"steps":20,"learning_rate":0.1}` {
+		t.Errorf("SavedRunConfig = %q, %s, %v, %v", profile, saved, ok, err)
+	}
+	if _, _, ok, err := SavedRunConfig(t.TempDir()); ok || err != nil {
+		t.Errorf("an empty folder: ok %v, err %v", ok, err)
 	}
 }
