@@ -106,8 +106,8 @@ func BenchmarkDCGANStep(b *testing.B) { benchBoth(b, benchDCGANStep) }
 
 func benchDCGANStep(b *testing.B, l convLayers) {
 	store := model.NewStore()
-	optD := optimizer.Adam().LearningRate(2e-4).Betas(0.5, 0.999).Done()
-	optG := optimizer.Adam().LearningRate(2e-4).Betas(0.5, 0.999).Done()
+	optD := optimizer.Adam().LearningRate(2e-4).Betas(0.5, 0.999).Epsilon(1e-8).Done()
+	optG := optimizer.Adam().LearningRate(2e-4).Betas(0.5, 0.999).Epsilon(1e-8).Done()
 	builds := 0
 	exec := model.MustNewExec(goBackend(b), store, func(root *model.Scope, real, z *graph.Node) (*graph.Node, *graph.Node) {
 		builds++
@@ -156,7 +156,7 @@ func BenchmarkResBlockStep(b *testing.B) { benchBoth(b, benchResBlockStep) }
 
 func benchResBlockStep(b *testing.B, l convLayers) {
 	store := model.NewStore()
-	opt := optimizer.Adam().LearningRate(2e-4).Done()
+	opt := optimizer.Adam().LearningRate(2e-4).Epsilon(1e-8).Done()
 	builds := 0
 	exec := model.MustNewExec(goBackend(b), store, func(root *model.Scope, x, t *graph.Node) *graph.Node {
 		builds++
@@ -181,7 +181,7 @@ func BenchmarkCouplingStep(b *testing.B) { benchBoth(b, benchCouplingStep) }
 
 func benchCouplingStep(b *testing.B, l convLayers) {
 	store := model.NewStore()
-	opt := optimizer.Adam().LearningRate(1e-3).Done()
+	opt := optimizer.Adam().LearningRate(1e-3).Epsilon(1e-8).Done()
 	builds := 0
 	exec := model.MustNewExec(goBackend(b), store, func(root *model.Scope, x *graph.Node) *graph.Node {
 		builds++
