@@ -73,11 +73,7 @@ type Model struct {
 
 // New builds the classifier of opts.Profile (with opts.Overrides) and loads MNIST from opts.DataDir.
 func New(opts family.Options) (*Model, error) {
-	cfg, err := family.Configure(opts, ProfileConfig)
-	if err != nil {
-		return nil, err
-	}
-	return NewWithConfig(opts, cfg)
+	return family.New(opts, ProfileConfig, NewWithConfig)
 }
 
 // NewWithConfig builds a classifier with an explicit configuration.

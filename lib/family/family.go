@@ -40,6 +40,17 @@ type Options struct {
 	Overrides json.RawMessage
 }
 
+// New builds a family's model: the configuration of opts.Profile with opts.Overrides applied
+// (Configure), then build — each family's New is this with its ProfileConfig and NewWithConfig.
+func New[C, M any](opts Options, profile func(string) (C, error), build func(Options, C) (M, error)) (M, error) {
+	cfg, err := Configure(opts, profile)
+	if err != nil {
+		var zero M
+		return zero, err
+	}
+	return build(opts, cfg)
+}
+
 // Configure returns the configuration of opts.Profile given by profile, with opts.Overrides
 // applied. An override naming no field of the configuration is an error, so that a typo is
 // not silently ignored.

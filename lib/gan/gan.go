@@ -78,11 +78,7 @@ type Model struct {
 
 // New builds the DCGAN of opts.Profile (with opts.Overrides) and loads MNIST from opts.DataDir.
 func New(opts family.Options) (*Model, error) {
-	cfg, err := family.Configure(opts, ProfileConfig)
-	if err != nil {
-		return nil, err
-	}
-	return NewWithConfig(opts, cfg)
+	return family.New(opts, ProfileConfig, NewWithConfig)
 }
 
 // NewWithConfig builds a DCGAN with an explicit configuration.

@@ -52,15 +52,7 @@ func newModel(t *testing.T, b compute.Backend, cfg Config) *Model {
 }
 
 func TestProfiles(t *testing.T) {
-	for _, p := range family.Profiles {
-		c, err := ProfileConfig(p)
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		if err := c.Check(); err != nil {
-			t.Errorf("%s: %v", p, err)
-		}
-	}
+	traintest.ProfilesAreValid(t, ProfileConfig, Config.Check)
 	b, _ := ProfileConfig("bench")
 	want := Config{Latent: 64, GenChannels: 128, DiscChannels: 64, Batch: 64, LearningRate: 2e-4, Beta1: 0.5, Beta2: 0.999,
 		BNMomentum: 0.1, Steps: b.Steps, EvalSamples: 10000}
@@ -69,9 +61,6 @@ func TestProfiles(t *testing.T) {
 	}
 	if s, _ := ProfileConfig("small"); s.EvalSamples != 10000 {
 		t.Errorf("small profile scores %d samples, BENCH.md wants 10,000", s.EvalSamples)
-	}
-	if _, err := ProfileConfig("huge"); err == nil {
-		t.Error("unknown profile accepted")
 	}
 	bad := tiny()
 	bad.GenChannels = 5

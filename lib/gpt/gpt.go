@@ -58,11 +58,7 @@ type Model struct {
 
 // New builds the model of opts.Profile (with opts.Overrides) and loads its corpus from opts.DataDir.
 func New(opts family.Options) (*Model, error) {
-	cfg, err := family.Configure(opts, ProfileConfig)
-	if err != nil {
-		return nil, err
-	}
-	return NewWithConfig(opts, cfg)
+	return family.New(opts, ProfileConfig, NewWithConfig)
 }
 
 // NewWithConfig builds a model with an explicit configuration: loads the corpus, builds its

@@ -55,18 +55,7 @@ func newModel(t *testing.T, b compute.Backend, cfg Config, seed int64) *Model {
 }
 
 func TestProfiles(t *testing.T) {
-	for _, p := range family.Profiles {
-		c, err := ProfileConfig(p)
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		if err := c.Validate(); err != nil {
-			t.Errorf("%s: %v", p, err)
-		}
-	}
-	if _, err := ProfileConfig("huge"); err == nil {
-		t.Error("unknown profile accepted")
-	}
+	traintest.ProfilesAreValid(t, ProfileConfig, Config.Validate)
 	// bench is BENCH.md's gpt row and its details.
 	b, _ := ProfileConfig("bench")
 	if b.Corpus != "es-rv1909" || b.Context != 64 || b.DModel != 128 || b.Heads != 4 || b.HeadDim() != 32 || b.Layers != 4 ||

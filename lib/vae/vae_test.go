@@ -53,15 +53,7 @@ func newModel(t *testing.T, b compute.Backend, cfg Config) *Model {
 }
 
 func TestProfiles(t *testing.T) {
-	for _, p := range family.Profiles {
-		c, err := ProfileConfig(p)
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		if err := c.Check(); err != nil {
-			t.Errorf("%s: %v", p, err)
-		}
-	}
+	traintest.ProfilesAreValid(t, ProfileConfig, Config.Check)
 	b, _ := ProfileConfig("bench")
 	want := Config{Arch: "mlp", Hidden: 400, Depth: 1, Latent: 20, Beta: 1, Batch: 128, LearningRate: 1e-3}
 	if b.Arch != want.Arch || b.Hidden != want.Hidden || b.Depth != want.Depth || b.Latent != want.Latent ||
@@ -73,9 +65,6 @@ func TestProfiles(t *testing.T) {
 		if c.IWAEK < 1000 || c.EvalImages != 0 {
 			t.Errorf("%s: the reported NLL needs K ≥ 1000 on all test images, got K = %d on %d", p, c.IWAEK, c.EvalImages)
 		}
-	}
-	if _, err := ProfileConfig("huge"); err == nil {
-		t.Error("unknown profile accepted")
 	}
 	bad := tiny("mlp")
 	bad.Arch = "rnn"

@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/iagen-course/iagen/lib/backend"
+	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/train"
 )
 
@@ -140,4 +141,22 @@ func Floats(ts []*tensors.Tensor) []float64 {
 		}
 	}
 	return out
+}
+
+// ProfilesAreValid checks that every profile of family.Profiles has a configuration that check
+// accepts, and that an unknown profile is an error.
+func ProfilesAreValid[C any](t *testing.T, profile func(string) (C, error), check func(C) error) {
+	t.Helper()
+	for _, p := range family.Profiles {
+		c, err := profile(p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if err := check(c); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if _, err := profile("huge"); err == nil {
+		t.Error("unknown profile accepted")
+	}
 }
