@@ -108,7 +108,8 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 			undoRunningStatUpdates(m.store, g, "/"+GenScope)
 			realLogits := m.discriminator(scope.At(DiscScope), real)
 			fakeLogits := m.discriminator(scope.At(DiscScope), fake)
-			return []*graph.Node{discLossSmoothed(realLogits, fakeLogits, cfg.realLabel()), meanSigmoid(realLogits), meanSigmoid(fakeLogits)}
+			m.scheduleLR(scope.At(DiscScope), in[1], cfg.discLR())
+			return []*graph.Node{m.discObjective(realLogits, fakeLogits), meanSigmoid(realLogits), meanSigmoid(fakeLogits)}
 		})
 	if err != nil {
 		return nil, err
@@ -123,7 +124,8 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 			if cfg.EMADecay > 0 {
 				m.updateEMA(g)
 			}
-			return []*graph.Node{genLoss(fakeLogits)}
+			m.scheduleLR(scope.At(GenScope), in[0], cfg.LearningRate)
+			return []*graph.Node{m.genObjective(fakeLogits)}
 		})
 	if err != nil {
 		return nil, err
@@ -151,6 +153,8 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 //	Dense Latent→7·7·C, reshape 7×7×C, BatchNorm, ReLU
 //	→ ConvTranspose C→C/2 (k4, s2, p1): 14×14, BatchNorm, ReLU
 //	→ ConvTranspose C/2→1 (k4, s2, p1): 28×28, tanh
+//
+// or, with GenRefine, → ConvTranspose C/2→C/4: 28×28, BatchNorm, ReLU → Conv3×3 C/4→1, tanh.
 func (m *Model) generator(scope *model.Scope, z *graph.Node) *graph.Node {
 	b, c := z.Shape().Dimensions[0], m.GenChannels
 	scope = m.withInit(scope)
@@ -159,6 +163,11 @@ func (m *Model) generator(scope *model.Scope, z *graph.Node) *graph.Node {
 	h = activation.Relu(nn.BatchNorm(scope.In("bn1"), h).Momentum(m.BNMomentum).Done())
 	h = nn.ConvTranspose2D(scope.In("deconv1"), h, c/2, 4, 2, 1)
 	h = activation.Relu(nn.BatchNorm(scope.In("bn2"), h).Momentum(m.BNMomentum).Done())
+	if m.GenRefine {
+		h = nn.ConvTranspose2D(scope.In("deconv2"), h, c/4, 4, 2, 1)
+		h = activation.Relu(nn.BatchNorm(scope.In("bn3"), h).Momentum(m.BNMomentum).Done())
+		return graph.Tanh(nn.Conv2D(scope.In("refine"), h, 1, 3, 1, 1))
+	}
 	h = nn.ConvTranspose2D(scope.In("deconv2"), h, 1, 4, 2, 1)
 	return graph.Tanh(h)
 }
@@ -235,6 +244,40 @@ func (m *Model) withInit(scope *model.Scope) *model.Scope {
 		}
 		return normal(g, shape)
 	})
+}
+
+// discObjective is D's loss for the configured Loss.
+func (m *Model) discObjective(realLogits, fakeLogits *graph.Node) *graph.Node {
+	if m.Loss == "hinge" {
+		return hingeDiscLoss(realLogits, fakeLogits)
+	}
+	return discLossSmoothed(realLogits, fakeLogits, m.realLabel())
+}
+
+// genObjective is G's loss for the configured Loss.
+func (m *Model) genObjective(fakeLogits *graph.Node) *graph.Node {
+	if m.Loss == "hinge" {
+		return graph.Neg(graph.ReduceAllMean(fakeLogits))
+	}
+	return genLoss(fakeLogits)
+}
+
+// hingeDiscLoss is D's hinge loss (Lim & Ye 2017; Miyato et al. 2018, eq. 17):
+// L_D = mean relu(1 − ℓ_real) + mean relu(1 + ℓ_fake). D is only pushed until real logits
+// pass 1 and fake ones −1, instead of towards infinite confidence.
+func hingeDiscLoss(realLogits, fakeLogits *graph.Node) *graph.Node {
+	return graph.Add(graph.ReduceAllMean(activation.Relu(graph.OneMinus(realLogits))),
+		graph.ReduceAllMean(activation.Relu(graph.OnePlus(fakeLogits))))
+}
+
+// scheduleLR sets, when LRDecay is on, the learning rate of the Adam under scope to
+// lr·(1 − step/Steps) for this step (step is 0-based, a scalar input of the graph).
+func (m *Model) scheduleLR(scope *model.Scope, step *graph.Node, lr float64) {
+	if !m.LRDecay {
+		return
+	}
+	frac := graph.ClipScalar(graph.DivScalar(step, float64(max(m.Steps, 1))), 0, 1)
+	optimizer.LearningRateVarWithValue(scope, step.DType(), lr).SetNodeValue(graph.MulScalar(graph.OneMinus(frac), lr))
 }
 
 // discLoss is D's binary cross-entropy, real labelled 1 and fake 0 (Goodfellow et al. 2014,
@@ -335,20 +378,17 @@ func (m *Model) Store() *model.Store { return m.store }
 // set (pixels scaled to [-1, 1]) and a fake batch, then G on the same fake batch.
 func (m *Model) Step(step int) (train.Metrics, error) {
 	idx := data.BatchIndices(m.train.N, m.Batch, m.seed, step)
-	dm, err := m.discStep.Run(m.train.Float32(idx, -1, 1))
+	// The step number drives the learning-rate schedule (a scalar; unused without LRDecay).
+	dm, err := m.discStep.Run(m.train.Float32(idx, -1, 1), float32(step))
 	if err != nil {
 		return nil, err
 	}
-	gm, err := m.genStep.Run(noInput)
+	gm, err := m.genStep.Run(float32(step))
 	if err != nil {
 		return nil, err
 	}
 	return train.Metrics{dm[0], gm[0], dm[1], dm[2]}, nil
 }
-
-// noInput feeds the G half, which reads everything it needs from the store; a graph needs at
-// least one input.
-var noInput = float32(0)
 
 // Info describes the model for manifests.
 func (m *Model) Info() family.Info {

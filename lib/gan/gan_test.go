@@ -2,6 +2,7 @@ package gan
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -186,6 +187,79 @@ func TestSmoothedLossMatchesDirectComputation(t *testing.T) {
 	}
 }
 
+// TestHingeLossMatchesDirectComputation checks the hinge losses against their formulas written
+// out: L_D = mean max(0, 1 − ℓ_real) + mean max(0, 1 + ℓ_fake), L_G = −mean ℓ_fake.
+func TestHingeLossMatchesDirectComputation(t *testing.T) {
+	b := testBackend(t)
+	real := []float32{2.5, -1, 0.5, 30}
+	fake := []float32{-3, 0.5, -0.25, -40}
+	m := &Model{Config: Config{Loss: "hinge"}}
+	exec, err := train.NewEvalExec(b, model.NewStore(), nil, func(_ *model.Scope, in []*graph.Node) []*graph.Node {
+		return []*graph.Node{m.discObjective(in[0], in[1]), m.genObjective(in[1])}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Call(real, fake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantD, wantG float64
+	for i := range real {
+		wantD += (math.Max(0, 1-float64(real[i])) + math.Max(0, 1+float64(fake[i]))) / 4
+		wantG -= float64(fake[i]) / 4
+	}
+	gotD, _ := train.Scalar(out[0])
+	gotG, _ := train.Scalar(out[1])
+	if math.Abs(gotD-wantD) > 1e-5 || math.Abs(gotG-wantG) > 1e-5 {
+		t.Errorf("hinge L_D = %v (want %v), L_G = %v (want %v)", gotD, wantD, gotG, wantG)
+	}
+}
+
+// TestLRDecay checks that with LRDecay both Adams use lr·(1 − step/Steps) at each step, and
+// that without it they keep lr.
+func TestLRDecay(t *testing.T) {
+	for _, decay := range []bool{false, true} {
+		cfg := tiny()
+		cfg.LRDecay, cfg.DiscLearningRate, cfg.Steps = decay, 8e-4, 8
+		m := newModel(t, testBackend(t), cfg)
+		for step := range 6 {
+			if _, err := m.Step(step); err != nil {
+				t.Fatal(err)
+			}
+			for scope, lr := range map[string]float64{GenScope: cfg.LearningRate, DiscScope: cfg.DiscLearningRate} {
+				want := lr
+				if decay {
+					want = lr * (1 - float64(step)/float64(cfg.Steps))
+				}
+				v := m.Store().GetVariable("/" + scope + "/optimizers/learning_rate")
+				if v == nil {
+					t.Fatalf("no learning-rate variable under /%s", scope)
+				}
+				got, _ := train.Scalar(v.MustValue())
+				if math.Abs(got-want) > 1e-6*lr {
+					t.Errorf("decay %v, step %d: %s learning rate %g, want %g", decay, step, scope, got, want)
+				}
+			}
+		}
+		// At step = Steps the decayed rate is 0: Adam must leave every weight where it was.
+		before := snapshot(m.store)
+		if _, err := m.Step(cfg.Steps); err != nil {
+			t.Fatal(err)
+		}
+		after := snapshot(m.store)
+		moved := false
+		for v := range m.store.IterVariables() {
+			if v.Trainable && !hasPrefix(v.Path(), "/"+EMAScope+"/") {
+				moved = moved || changed(before[v.Path()], after[v.Path()])
+			}
+		}
+		if moved == decay {
+			t.Errorf("decay %v: at the last step the weights moved = %v", decay, moved)
+		}
+	}
+}
+
 // TestInitStddev checks that InitStddev draws weights from N(0, σ²) and biases at 0.
 func TestInitStddev(t *testing.T) {
 	cfg := tiny()
@@ -237,20 +311,30 @@ func changed(a, b []float32) bool {
 // trainable variable of the player being updated (Adam moves a variable exactly when its
 // gradient is non-zero) and nothing of the other player; that G's BatchNorm running averages
 // move once per step (in the G half, as PyTorch's single G forward pass) while D's move in both
-// halves; and that the EMA copy follows G.
+// halves; and that the EMA copy follows G. With GenRefine, G's extra layers must be reached too.
 func TestEachHalfUpdatesItsPlayer(t *testing.T) {
+	for _, refine := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gen_refine=%v", refine), func(t *testing.T) {
+			cfg := tiny()
+			cfg.GenRefine = refine
+			eachHalfUpdatesItsPlayer(t, cfg)
+		})
+	}
+}
+
+func eachHalfUpdatesItsPlayer(t *testing.T, cfg Config) {
 	b := testBackend(t)
-	m := newModel(t, b, tiny())
+	m := newModel(t, b, cfg)
 	// The first step creates and initialises the variables.
 	if _, err := m.Step(0); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshot(m.store)
-	if _, err := m.discStep.Run(m.train.Float32(data.BatchIndices(m.train.N, m.Batch, 1, 1), -1, 1)); err != nil {
+	if _, err := m.discStep.Run(m.train.Float32(data.BatchIndices(m.train.N, m.Batch, 1, 1), -1, 1), float32(1)); err != nil {
 		t.Fatal(err)
 	}
 	mid := snapshot(m.store)
-	if _, err := m.genStep.Run(noInput); err != nil {
+	if _, err := m.genStep.Run(float32(1)); err != nil {
 		t.Fatal(err)
 	}
 	after := snapshot(m.store)
@@ -289,9 +373,14 @@ func TestEachHalfUpdatesItsPlayer(t *testing.T) {
 			}
 		}
 	}
-	// G: dense (2) + 2 BatchNorm (2 each) + 2 transposed convs (2 each); D: 2 convs + BatchNorm + dense.
-	if counts["gen"] != 10 || counts["disc"] != 8 || counts["gen_stats"] != 4 || counts["ema"] != 14 {
-		t.Errorf("variable counts %v, want gen 10, disc 8, gen_stats 4, ema 14", counts)
+	// G: dense (2) + 2 BatchNorm (2 each) + 2 transposed convs (2 each), and with GenRefine one
+	// more BatchNorm and a conv; D: 2 convs + BatchNorm + dense. The EMA copies all of G.
+	wantGen, wantStats := 10, 4
+	if cfg.GenRefine {
+		wantGen, wantStats = 14, 6
+	}
+	if counts["gen"] != wantGen || counts["disc"] != 8 || counts["gen_stats"] != wantStats || counts["ema"] != wantGen+wantStats {
+		t.Errorf("variable counts %v, want gen %d, disc 8, gen_stats %d, ema %d", counts, wantGen, wantStats, wantGen+wantStats)
 	}
 	// The EMA is θ_ema ← w·θ_ema + (1 − w)·θ with θ read before the G update and, at the
 	// second update (n = 1), w = min(0.9, 1/11) (the warm-up).

@@ -138,7 +138,7 @@ func (t *ToyModel) Step(step int) (train.Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	gm, err := t.gStep.Run(noInput)
+	gm, err := t.gStep.Run(float32(0)) // G reads all it needs from the store; a graph needs one input
 	if err != nil {
 		return nil, err
 	}
