@@ -21,12 +21,12 @@ func runBench(args []string) error {
 	asJSON := fs.Bool("json", false, "one JSON object per line per family")
 	steps := fs.Int("steps", 20, "timed steps")
 	warmup := fs.Int("warmup", 3, "untimed steps first (the first compiles the graph)")
-	setOverrides := addOverrides(fs, &c)
+	ov := addOverrides(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if err := setOverrides(); err != nil {
+	if c.overrides, err = ov.JSON(); err != nil {
 		return err
 	}
 	if !isSet(fs, "profile") {

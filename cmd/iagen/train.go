@@ -44,12 +44,9 @@ func runTrain(args []string) error {
 	evalEvery := fs.Int("eval-every", 0, "steps between evaluations (default: only at the end)")
 	ckptEvery := fs.Int("checkpoint-every", 0, "steps between checkpoints (default: about 10 per run)")
 	nSamples := fs.Int("samples", 64, "samples written next to the metrics at the end (0: none)")
-	setOverrides := addOverrides(fs, &c)
+	ov := addOverrides(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return err
-	}
-	if err := setOverrides(); err != nil {
 		return err
 	}
 	name, err := familyArg(pos)
@@ -68,9 +65,12 @@ func runTrain(args []string) error {
 		if ok && !isSet(fs, "profile") && profile != "" {
 			c.profile = profile
 		}
-		if c.overrides, err = mergeObjects(saved, c.overrides); err != nil {
+		if err := ov.underlay(saved, "saved configuration"); err != nil {
 			return err
 		}
+	}
+	if c.overrides, err = ov.JSON(); err != nil {
+		return err
 	}
 	m, info, b, err := buildModel(name, c)
 	if err != nil {
@@ -244,16 +244,12 @@ func runSample(args []string) error {
 	return nil
 }
 
-// addOverrides adds --set and --config to fs; the function it returns, called once the flags
-// are parsed, puts them in c.overrides.
-func addOverrides(fs *flag.FlagSet, c *common) func() error {
+// addOverrides adds --set and --config to fs, collected in the overrides it returns.
+func addOverrides(fs *flag.FlagSet) *overrides {
 	ov := &overrides{}
 	fs.Var(ov, "set", "override one field of the profile's configuration, `key=value` (its JSON name; repeatable)")
 	fs.Func("config", "JSON `file` of configuration fields over the profile's (before any --set)", ov.readFile)
-	return func() (err error) {
-		c.overrides, err = ov.JSON()
-		return err
-	}
+	return ov
 }
 
 // overrides collects --config and --set into one JSON object of configuration fields.
@@ -280,12 +276,20 @@ func (o *overrides) readFile(path string) error {
 	if err != nil {
 		return err
 	}
+	return o.underlay(b, path) // --set wins over --config whatever their order
+}
+
+// underlay adds the fields of the JSON object obj (from source, for errors) that are not set yet.
+func (o *overrides) underlay(obj json.RawMessage, source string) error {
+	if len(obj) == 0 {
+		return nil
+	}
 	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(b, &fields); err != nil {
-		return fmt.Errorf("%s: want a JSON object of configuration fields: %w", path, err)
+	if err := json.Unmarshal(obj, &fields); err != nil {
+		return fmt.Errorf("%s: want a JSON object of configuration fields: %w", source, err)
 	}
 	for k, v := range fields {
-		if _, set := o.fields[k]; !set { // --set wins over --config whatever their order
+		if _, set := o.fields[k]; !set {
 			o.put(k, v)
 		}
 	}
@@ -305,26 +309,4 @@ func (o *overrides) JSON() (json.RawMessage, error) {
 		return nil, nil
 	}
 	return json.Marshal(o.fields)
-}
-
-// mergeObjects returns the JSON object base with the fields of over replacing its own (either
-// may be empty).
-func mergeObjects(base, over json.RawMessage) (json.RawMessage, error) {
-	if len(base) == 0 {
-		return over, nil
-	}
-	fields := map[string]json.RawMessage{}
-	if err := json.Unmarshal(base, &fields); err != nil {
-		return nil, fmt.Errorf("saved configuration: %w", err)
-	}
-	if len(over) > 0 {
-		var top map[string]json.RawMessage
-		if err := json.Unmarshal(over, &top); err != nil {
-			return nil, err
-		}
-		for k, v := range top {
-			fields[k] = v
-		}
-	}
-	return json.Marshal(fields)
 }

@@ -276,8 +276,7 @@ func (m *Model) scheduleLR(scope *model.Scope, step *graph.Node, lr float64) {
 	if !m.LRDecay {
 		return
 	}
-	frac := graph.ClipScalar(graph.DivScalar(step, float64(max(m.Steps, 1))), 0, 1)
-	optimizer.LearningRateVarWithValue(scope, step.DType(), lr).SetNodeValue(graph.MulScalar(graph.OneMinus(frac), lr))
+	train.LinearDecayLR(scope, step, lr, m.Steps)
 }
 
 // discLoss is D's binary cross-entropy, real labelled 1 and fake 0 (Goodfellow et al. 2014,
