@@ -16,7 +16,7 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 NOTEBOOKS ?= $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: setup lab test test-go test-notebooks build bench data fuzz clean
+.PHONY: setup lab test test-go test-notebooks build bench data results fuzz clean
 
 ## setup: Python venv with JupyterLab, gonb + goimports + gopls, the kernel, data (idempotent)
 setup:
@@ -45,7 +45,11 @@ build:
 bench: build
 	bin/iagen bench --json
 
-## data: fetch and verify every dataset of DATA.md
+## results: re-run the published small results (results/<family>/small), one run after another
+results: build
+	bash scripts/results.sh
+
+## data: fetch and verify every dataset of the catalog (iagen data list)
 data: build
 	bin/iagen data fetch
 	bin/iagen data verify

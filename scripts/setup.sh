@@ -149,7 +149,7 @@ step "Datasets"
 if [[ ${IAGEN_SETUP_SKIP_DATA:-} == 1 ]]; then
   info "skipped (IAGEN_SETUP_SKIP_DATA=1)"
 elif [[ -f cmd/iagen/data.go ]]; then
-  # Every dataset of DATA.md (about 55 MiB; each verified by SHA-256; safe to rerun).
+  # Every dataset of the catalog, lib/data (about 55 MiB; each verified by SHA-256; safe to rerun).
   "$GO_BIN" run ./cmd/iagen data fetch
 else
   info "skipped: cmd/iagen has no data command yet (cmd/iagen/data.go)"

@@ -8,7 +8,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -77,18 +76,23 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\ncommon flags: --backend, --seed, --profile, --out, --data-dir; \"iagen CMD -h\" for details")
 }
 
-// common holds the flags every command that runs a model shares (DESIGN.md §3).
+// common holds the flags every command that runs a model shares (the README's command line).
 type common struct {
 	backend, profile, out, dataDir string
 	seed                           int64
-	overrides                      json.RawMessage // configuration fields over the profile's (train --set)
 }
 
 func addCommon(fs *flag.FlagSet, c *common) {
-	fs.StringVar(&c.backend, "backend", "", "compute backend: auto (xla:cpu if installed, else go), go, xla:cpu, xla:cuda or xla:/path/plugin.so (default $"+backend.EnvVar+")")
+	addRunFlags(fs, c)
 	fs.Int64Var(&c.seed, "seed", backend.Seed(), "random seed (default $"+backend.SeedEnvVar+", else fixed)")
 	fs.StringVar(&c.profile, "profile", "ci", "configuration profile: ci, small, full or bench")
 	fs.StringVar(&c.out, "out", "", "output folder")
+}
+
+// addRunFlags adds the flags of commands that use a finished run, whose profile, seed and
+// configuration come from its folder: --backend and --data-dir.
+func addRunFlags(fs *flag.FlagSet, c *common) {
+	fs.StringVar(&c.backend, "backend", "", "compute backend: auto (xla:cpu if installed, else go), go, xla:cpu, xla:cuda or xla:/path/plugin.so (default $"+backend.EnvVar+")")
 	fs.StringVar(&c.dataDir, "data-dir", "", "data folder (default $"+data.DirEnvVar+", else the user cache folder)")
 }
 

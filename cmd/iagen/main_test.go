@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,5 +153,152 @@ func TestSetOverridesReachManifestAndEval(t *testing.T) {
 	status, _, stderr = cli(t, "train", "classifier", "--set", "hiden=24", "--out", t.TempDir())
 	if status == 0 || !strings.Contains(stderr, `unknown field "hiden"`) {
 		t.Errorf("a misspelt field: status %d, stderr %q; want an error naming it", status, stderr)
+	}
+}
+
+// iagen bench --json prints one JSON object per family with the step statistics, the peak
+// memory and, for a family that samples, its sampling speed (unless --no-sample). It runs as
+// its own process: bench prints to the process's standard output.
+func TestBenchJSON(t *testing.T) {
+	if _, err := data.LoadMNIST(data.Dir(""), data.Train); err != nil {
+		t.Skipf("MNIST not available (%v): run `iagen data fetch mnist`", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bench := func(args ...string) []map[string]any {
+		t.Helper()
+		c := exec.Command(self, append([]string{"bench"}, args...)...)
+		c.Env = append(os.Environ(), "IAGEN_TEST_AS_CLI=1")
+		var stderr bytes.Buffer
+		c.Stderr = &stderr
+		out, err := c.Output()
+		if err != nil {
+			t.Fatalf("iagen bench %v: %v\n%s", args, err, stderr.String())
+		}
+		var lines []map[string]any
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			m := map[string]any{}
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatalf("iagen bench %v: line %q is not a JSON object: %v", args, line, err)
+			}
+			lines = append(lines, m)
+		}
+		return lines
+	}
+	check := func(m map[string]any, family string, sampleUnit string) {
+		t.Helper()
+		num := func(k string) float64 {
+			v, ok := m[k].(float64)
+			if !ok {
+				t.Errorf("%s: field %q missing or not a number in %v", family, k, m)
+			}
+			return v
+		}
+		if m["family"] != family || m["profile"] != "ci" || m["backend"] == "" || m["backend"] == nil {
+			t.Errorf("family, profile, backend: %v", m)
+		}
+		steps, median, p99, mean := num("steps"), num("median_ms"), num("p99_ms"), num("mean_ms")
+		sps, compile, rss := num("steps_per_second"), num("compile_seconds"), num("peak_rss_mib")
+		if steps < 1 || median <= 0 || p99 < median || mean <= 0 || compile <= 0 || rss <= 0 || rss > 1<<20 {
+			t.Errorf("%s: implausible %v", family, m)
+		}
+		if want := 1000 / mean; sps < 0.99*want || sps > 1.01*want {
+			t.Errorf("%s: %v steps/s, want 1000/mean_ms = %v", family, sps, want)
+		}
+		if sampleUnit == "" {
+			if _, ok := m["samples_per_second"]; ok || m["sample_unit"] != nil {
+				t.Errorf("%s: sampling reported where none was timed: %v", family, m)
+			}
+		} else if num("samples_per_second") <= 0 || m["sample_unit"] != sampleUnit {
+			t.Errorf("%s: sampling %v %v/s, want > 0 %s/s", family, m["samples_per_second"], m["sample_unit"], sampleUnit)
+		}
+	}
+
+	lines := bench("classifier", "vae", "--profile", "ci", "--steps", "3", "--warmup", "1", "--json")
+	if len(lines) != 2 {
+		t.Fatalf("%d JSON lines, want one per family (2): %v", len(lines), lines)
+	}
+	check(lines[0], "classifier", "") // the classifier does not sample
+	check(lines[1], "vae", "images")
+
+	lines = bench("vae", "--profile", "ci", "--steps", "2", "--warmup", "1", "--no-sample", "--json")
+	if len(lines) != 1 {
+		t.Fatalf("--no-sample: %d JSON lines, want 1: %v", len(lines), lines)
+	}
+	check(lines[0], "vae", "")
+}
+
+// iagen sample draws exactly --n samples (a grid of 100 images, not the first 64), takes the
+// family's sampling options with --set, and names an unknown option in its one-line error;
+// iagen publish copies the run's files and curves, not its checkpoints.
+func TestSampleAndPublish(t *testing.T) {
+	if _, err := data.LoadMNIST(data.Dir(""), data.Train); err != nil {
+		t.Skipf("MNIST not available (%v): run `iagen data fetch mnist`", err)
+	}
+	vaeRun := t.TempDir()
+	if status, _, stderr := cli(t, "train", "vae", "--steps", "3", "--samples", "0", "--set", "eval_samples=0",
+		"--set", "eval_images=20", "--set", "iwae_k=2", "--out", vaeRun); status != 0 {
+		t.Fatalf("train vae: %s", stderr)
+	}
+	grid := filepath.Join(t.TempDir(), "s.png")
+	if status, _, stderr := cli(t, "sample", "vae", "--from", vaeRun, "--n", "100", "--out", grid); status != 0 {
+		t.Fatalf("sample vae: %s", stderr)
+	}
+	f, err := os.Open(grid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cell = 28*2 + 1 // 2× images, 1-pixel borders
+	if b := img.Bounds(); b.Dx() != 10*cell+1 || b.Dy() != 10*cell+1 {
+		t.Errorf("100 samples drawn as a %d×%d image, want 10×10 cells (%d×%d)", b.Dx(), b.Dy(), 10*cell+1, 10*cell+1)
+	}
+	status, _, stderr := cli(t, "sample", "vae", "--from", vaeRun, "--set", "temperature=0.5", "--out", grid)
+	if status == 0 || !strings.Contains(stderr, "no options") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+		t.Errorf("sampling options for a sampler without any: status %d, stderr %q", status, stderr)
+	}
+
+	gptRun := t.TempDir()
+	if status, _, stderr := cli(t, "train", "gpt", "--steps", "3", "--samples", "0", "--set", "eval_windows=4", "--out", gptRun); status != 0 {
+		t.Fatalf("train gpt: %s", stderr)
+	}
+	text := filepath.Join(t.TempDir(), "s.txt")
+	if status, _, stderr := cli(t, "sample", "gpt", "--from", gptRun, "--n", "3", "--set", "temperature=0.5",
+		"--set", "top_k=5", "--set", "prompt=En el principio", "--set", "sample_chars=30", "--out", text); status != 0 {
+		t.Fatalf("sample gpt --set: %s", stderr)
+	}
+	raw, _ := os.ReadFile(text)
+	if texts := strings.Split(strings.TrimSpace(string(raw)), "\n\n"); len(texts) != 3 || !strings.HasPrefix(texts[0], "En el principio") {
+		t.Errorf("3 samples after the prompt expected, got %q", raw)
+	}
+	status, _, stderr = cli(t, "sample", "gpt", "--from", gptRun, "--set", "temprature=0.5", "--out", text)
+	if status == 0 || !strings.Contains(stderr, `unknown field "temprature"`) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+		t.Errorf("a misspelt sampling option: status %d, stderr %q; want one line naming it", status, stderr)
+	}
+	status, _, stderr = cli(t, "sample", "gpt", "--from", gptRun, "--set", "temperature=-1", "--out", text)
+	if status == 0 || !strings.Contains(stderr, "temperature") {
+		t.Errorf("a negative temperature: status %d, stderr %q", status, stderr)
+	}
+
+	pub := t.TempDir()
+	if status, _, stderr := cli(t, "publish", "vae", "--from", vaeRun, "--out", pub); status != 0 {
+		t.Fatalf("publish: %s", stderr)
+	}
+	for _, file := range []string{"metrics.json", "manifest.json", "log.jsonl", "loss.svg"} {
+		if fi, err := os.Stat(filepath.Join(pub, file)); err != nil || fi.Size() == 0 {
+			t.Errorf("published %s: %v", file, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(pub, "checkpoint")); !os.IsNotExist(err) {
+		t.Errorf("checkpoints were published: %v", err)
+	}
+	if status, _, stderr := cli(t, "publish", "gpt", "--from", vaeRun, "--out", pub); status == 0 || !strings.Contains(stderr, "holds a vae run") {
+		t.Errorf("publishing a vae run as gpt: status %d, stderr %q", status, stderr)
 	}
 }

@@ -250,6 +250,18 @@ func sitePackages() []string {
 	return out
 }
 
+// CheckoutRoot returns the root of this checkout: from the working directory, else the running
+// executable's folder (bin/iagen), else $IAGEN_ROOT (the iagen kernel sets it: notebook cells
+// run in a temporary module elsewhere); "" when none is found.
+func CheckoutRoot() string {
+	for _, root := range []string{ModuleRoot(), executableRoot(), os.Getenv("IAGEN_ROOT")} {
+		if root != "" {
+			return root
+		}
+	}
+	return ""
+}
+
 // ModuleRoot returns the root of this checkout (the folder with go.mod that declares this
 // module), searching upwards from the working directory, or "" when not inside it.
 func ModuleRoot() string {

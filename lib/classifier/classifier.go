@@ -13,7 +13,6 @@ import (
 	"math"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers"
@@ -21,7 +20,6 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train/loss"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
-	"github.com/gomlx/gomlx/ml/train/optimizer/cosineschedule"
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/nn"
@@ -30,33 +28,9 @@ import (
 
 func init() {
 	family.Register(family.Family{Name: "classifier", Title: "MNIST classifier (features for image metrics)",
-		New: func(o family.Options) (family.Model, error) { return New(o) }})
-}
-
-// Config of the classifier.
-type Config struct {
-	Arch         string  `json:"arch"`   // "mlp" (784→Hidden→10) or "cnn" (3 convs → Hidden → 10)
-	Hidden       int     `json:"hidden"` // width of the penultimate layer: the feature dimension
-	Batch        int     `json:"batch"`
-	LearningRate float64 `json:"learning_rate"`
-	CosineDecay  bool    `json:"cosine_decay"` // anneal the learning rate to 1% over Steps (Loshchilov & Hutter 2017)
-	Steps        int     `json:"steps"`
-	EvalImages   int     `json:"eval_images"` // test images scored by Evaluate (0: all 10,000)
-}
-
-// ProfileConfig returns the configuration of a profile. ci is a small MLP that trains in
-// seconds (≈95% accuracy); small, full and bench are the CNN whose features the image metrics
-// use (≥99% test accuracy).
-func ProfileConfig(profile string) (Config, error) {
-	switch profile {
-	case "ci":
-		return Config{Arch: "mlp", Hidden: 128, Batch: 64, LearningRate: 1e-3, Steps: 1000, EvalImages: 2000}, nil
-	case "small", "bench":
-		return Config{Arch: "cnn", Hidden: 128, Batch: 64, LearningRate: 1e-3, CosineDecay: true, Steps: 4000}, nil
-	case "full":
-		return Config{Arch: "cnn", Hidden: 128, Batch: 64, LearningRate: 1e-3, CosineDecay: true, Steps: 8000}, nil
-	}
-	return Config{}, family.CheckProfile(profile)
+		New: func(o family.Options) (family.Model, error) { return New(o) },
+		Curves: []family.Curve{{Name: "loss", Title: "pérdida (entropía cruzada, nats)", Keys: []string{"loss"}},
+			{Name: "accuracy", Title: "exactitud en entrenamiento y en prueba", Keys: []string{"accuracy", "test_accuracy"}}}})
 }
 
 // Model is a classifier being trained or used.
@@ -78,6 +52,9 @@ func New(opts family.Options) (*Model, error) {
 
 // NewWithConfig builds a classifier with an explicit configuration.
 func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
 	dir := data.Dir(opts.DataDir)
 	trainSet, err := data.LoadMNIST(dir, data.Train)
 	if err != nil {
@@ -91,10 +68,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	opt := optimizer.Adam().LearningRate(cfg.LearningRate).Done()
 	m.step, err = train.NewTrainExec(opts.Backend, m.store, opt, "", []string{"loss", "accuracy"},
 		func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-			if cfg.CosineDecay {
-				cosineschedule.New(scope, in[0].Graph(), dtypes.Float32).LearningRate(cfg.LearningRate).
-					MinLearningRate(cfg.LearningRate / 100).PeriodSteps(cfg.Steps).Done()
-			}
+			train.SetLearningRate(scope, in[2])
 			logits, _ := m.forward(scope, in[0])
 			l := graph.ReduceAllMean(loss.SparseCategoricalCrossEntropyLogits([]*graph.Node{graph.ExpandAxes(in[1], -1)}, []*graph.Node{logits}))
 			return []*graph.Node{l, accuracy(logits, in[1])}
@@ -137,7 +111,7 @@ func (m *Model) Store() *model.Store { return m.store }
 // Step trains on batch number step of the shuffled training set.
 func (m *Model) Step(step int) (train.Metrics, error) {
 	idx := data.BatchIndices(m.train.N, m.Batch, m.seed, step)
-	return m.step.Run(m.train.Float32(idx, 0, 1), m.train.LabelsInt32(idx))
+	return m.step.Run(m.train.Float32(idx, 0, 1), m.train.LabelsInt32(idx), float32(m.schedule().At(step)))
 }
 
 // Evaluate scores the test set: accuracy and mean cross-entropy (nats).
@@ -214,17 +188,7 @@ func (m *Model) run(images *tensors.Tensor) (logits, features [][]float32, err e
 
 // Info describes the model for manifests.
 func (m *Model) Info() family.Info {
-	return family.Info{Steps: m.Steps, Config: m.Config, Datasets: mergeFiles(m.train.Files, m.test.Files)}
-}
-
-func mergeFiles(ms ...map[string]string) map[string]string {
-	out := map[string]string{}
-	for _, m := range ms {
-		for k, v := range m {
-			out[k] = v
-		}
-	}
-	return out
+	return family.Info{Steps: m.Steps, Config: m.Config, Datasets: data.FilesOf(m.train, m.test), Params: train.TrainableParams(m.store)}
 }
 
 func argmax(row []float32) int {

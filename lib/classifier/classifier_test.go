@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/iagen-course/iagen/lib/backend"
 	"github.com/iagen-course/iagen/lib/data"
+	"github.com/iagen-course/iagen/lib/train/traintest"
 )
 
 // needMNIST skips the test when MNIST has not been fetched.
@@ -103,5 +104,23 @@ func TestPredictRejectsWrongShape(t *testing.T) {
 		if f < 0 || math.IsNaN(float64(f)) {
 			t.Fatalf("features are ReLU outputs, got %v", f)
 		}
+	}
+}
+
+// TestRunFolderRoundTrip: a run trained into a folder, loaded and evaluated again gives the
+// same metrics (the kit's contract, lib/train/traintest).
+func TestRunFolderRoundTrip(t *testing.T) {
+	needMNIST(t)
+	c, _ := ProfileConfig("ci")
+	c.EvalImages = 200
+	traintest.RunFolderRoundTrip(t, "classifier", testBackend(t), c, 20, 0)
+}
+
+func TestProfilesAreValid(t *testing.T) {
+	traintest.ProfilesAreValid(t, ProfileConfig, Config.Check)
+	bad, _ := ProfileConfig("ci")
+	bad.Arch = "transformer"
+	if bad.Check() == nil {
+		t.Error("an unknown architecture was accepted")
 	}
 }

@@ -113,7 +113,7 @@ func NewYardstick(b compute.Backend, dataDir, familyProfile string, nReal int) (
 	return y, nil
 }
 
-// Evaluate computes the image metrics of DESIGN.md §3 for samples (28×28×1 images).
+// Evaluate computes the image metrics of metrics.json for samples (28×28×1 images).
 func (y *Yardstick) Evaluate(samples *data.Images) (metrics.ImageReport, error) {
 	if samples.Height != 28 || samples.Width != 28 || samples.Channels != 1 {
 		return metrics.ImageReport{}, fmt.Errorf("yardstick: samples must be 28×28×1, got %d×%d×%d", samples.Height, samples.Width, samples.Channels)

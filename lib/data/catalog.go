@@ -131,7 +131,7 @@ func swordFiles(dir string, files ...File) []File {
 }
 
 // fortuneFiles lists the 24 top-level files of fortunes-es in name order. Their concatenation
-// in this order has SHA-256 655d723e…d2b3 (DATA.md). The package's es/off/ folder (offensive
+// in this order has SHA-256 655d723e…d2b3. The package's es/off/ folder (offensive
 // sets) is deliberately not fetched.
 var fortuneFiles = func() []File {
 	list := []struct {

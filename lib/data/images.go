@@ -210,3 +210,14 @@ func readFiles(dir string, d Dataset) (map[string][]byte, map[string]string, err
 	}
 	return contents, sums, nil
 }
+
+// FilesOf maps the source files of every set to their SHA-256 (the datasets of a run manifest).
+func FilesOf(sets ...*Images) map[string]string {
+	out := map[string]string{}
+	for _, s := range sets {
+		for k, v := range s.Files {
+			out[k] = v
+		}
+	}
+	return out
+}

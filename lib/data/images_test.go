@@ -193,7 +193,7 @@ func FuzzParseIDX(f *testing.F) {
 	})
 }
 
-// Invariants from DATA.md, on the real files when they have been fetched.
+// Invariants of the published datasets, on the real files when they have been fetched.
 func TestMNISTReal(t *testing.T) {
 	dir := realDir(t, "mnist")
 	train, err := LoadMNIST(dir, Train)

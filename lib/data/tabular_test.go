@@ -178,7 +178,7 @@ func TestGermanCreditReal(t *testing.T) {
 	}
 	rate := func(s string) float64 { return float64(bad[s][0]) / float64(bad[s][1]) }
 	if math.Abs(rate("female")-0.352) > 0.0005 || math.Abs(rate("male")-0.277) > 0.0005 {
-		t.Fatalf("bad-credit rates: women %.4f (%v), men %.4f (%v); DATA.md says 35.2%% and 27.7%%", rate("female"), bad["female"], rate("male"), bad["male"])
+		t.Fatalf("bad-credit rates: women %.4f (%v), men %.4f (%v); the data card says 35.2%% and 27.7%%", rate("female"), bad["female"], rate("male"), bad["male"])
 	}
 }
 

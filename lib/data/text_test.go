@@ -294,7 +294,7 @@ func TestValWindows(t *testing.T) {
 	}
 }
 
-// Sizes from DATA.md, on the real corpora when they have been fetched.
+// Sizes of the published corpora, on the real corpora when they have been fetched.
 func TestTextCorporaReal(t *testing.T) {
 	tests := []struct {
 		name           string
@@ -330,7 +330,7 @@ func TestTextCorporaReal(t *testing.T) {
 	}
 }
 
-// The 24 fortunes files concatenated in name order have the checksum DATA.md records.
+// The 24 fortunes files concatenated in name order have the checksum the catalog records.
 func TestFortunesConcatenationChecksum(t *testing.T) {
 	dir := realDir(t, "es-fortunes")
 	files, _, err := readVerified(dir, "es-fortunes")

@@ -1,14 +1,6 @@
-// Package family is the registry of model families. Each family package registers itself
-// (in init) under a short name, so the CLI, the comparison table and the notebooks reach every
-// family the same way and need no per-family code:
-//
-//	import _ "github.com/iagen-course/iagen/lib/vae"   // registers "vae"
-//	f, err := family.Get("vae")
-//	m, err := f.New(family.Options{Backend: b, Profile: "ci"})
 package family
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -21,7 +13,7 @@ import (
 	"github.com/iagen-course/iagen/lib/train"
 )
 
-// Profiles every family offers (DESIGN.md §3): ci (seconds), small (minutes on 2 CPU cores,
+// Profiles every family offers (README): ci (seconds), small (minutes on 2 CPU cores,
 // reaches BENCH.md's "pass" where feasible), full (GPU or long CPU runs), bench (BENCH.md's exact
 // configuration, for speed comparisons).
 var Profiles = []string{"ci", "small", "full", "bench"}
@@ -56,14 +48,12 @@ func New[C, M any](opts Options, profile func(string) (C, error), build func(Opt
 // not silently ignored.
 func Configure[C any](opts Options, profile func(string) (C, error)) (C, error) {
 	cfg, err := profile(opts.Profile)
-	if err != nil || len(bytes.TrimSpace(opts.Overrides)) == 0 {
+	if err != nil {
 		return cfg, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(opts.Overrides))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
+	if err := Decode(opts.Overrides, &cfg, "configuration overrides"); err != nil {
 		var zero C
-		return zero, fmt.Errorf("configuration overrides: %w", err)
+		return zero, err
 	}
 	return cfg, nil
 }
@@ -97,6 +87,7 @@ type Family struct {
 	Title      string // one-line description
 	Generative bool   // false for helper models (the metrics classifier)
 	New        func(opts Options) (Model, error)
+	Curves     []Curve // the charts of its training history that its published results show
 }
 
 var (

@@ -73,21 +73,14 @@ type Config struct {
 // ProfileConfig returns the configuration of a profile:
 //
 //   - ci: a narrow DCGAN (32/16 channels), 300 steps, scored on 500 samples (seconds);
-//   - small: the configuration that measured best on 2 CPU cores (notebook 01, section 5):
-//     BENCH.md's G with GenRefine (a 28×28 BatchNorm-ReLU layer and a 3×3 conv at the end), an
-//     SNGAN discriminator (spectrally normalised weights, no BatchNorm), Adam with β = (0, 0.9)
-//     as SNGAN and SAGAN and both learning rates at 4e-4, DCGAN's N(0, 0.02²) initialisation
-//     and a generator EMA, 20,000 steps (7.3 steps/s, 46 minutes on 2 CPU cores with XLA CPU),
-//     scored on 10,000 samples. Measured with seed 42 (real-vs-real baseline 3.34): Fréchet
-//     distance 26.1 at 3000 steps, 10.9 at 12,000, 9.2 (2.7×) at 15,000 and 7.8 (2.3×) at
-//     20,000, with class TV 0.026, 10/10 classes and coverage 0.73: BENCH.md's "pass";
+//   - small: the configuration that measured best on 2 CPU cores (BENCH.md, "How the small
+//     profiles were chosen"; notebook 01): BENCH.md's G with GenRefine (a 28×28 BatchNorm-ReLU
+//     layer and a 3×3 conv at the end), an SNGAN discriminator (spectrally normalised weights,
+//     no BatchNorm), Adam with β = (0, 0.9) as SNGAN and SAGAN and both learning rates at 4e-4,
+//     DCGAN's N(0, 0.02²) initialisation and a generator EMA, 20,000 steps, scored on 10,000
+//     samples;
 //   - full: the same trained 60,000 steps, toward the stretch target (coverage ≥ 0.8);
 //   - bench: BENCH.md exactly (no EMA, which costs a little per step).
-//
-// Each change of small over BENCH.md, at 3000 steps with seed 42 (Fréchet distance): the
-// DCGAN with σ = 0.02 initialisation, an SNGAN D and lr 4e-4 71.8; Adam β = (0, 0.9) instead
-// of DCGAN's (0.5, 0.999) 42.4; GenRefine on top 26.1. BENCH.md's plain DCGAN needed 24,000
-// steps to reach 28.7.
 func ProfileConfig(profile string) (Config, error) {
 	bench := Config{Latent: 64, GenChannels: 128, DiscChannels: 64, Batch: 64, LearningRate: 2e-4,
 		Beta1: 0.5, Beta2: 0.999, BNMomentum: 0.1, Steps: 10000, EvalSamples: 10000}

@@ -30,7 +30,6 @@
 package gan
 
 import (
-	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
@@ -39,16 +38,18 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/initializer"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
-	"github.com/iagen-course/iagen/lib/classifier"
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
+	"github.com/iagen-course/iagen/lib/imagegen"
 	"github.com/iagen-course/iagen/lib/nn"
 	"github.com/iagen-course/iagen/lib/train"
 )
 
 func init() {
 	family.Register(family.Family{Name: "gan", Title: "DCGAN on MNIST (non-saturating loss, generator EMA)",
-		Generative: true, New: func(o family.Options) (family.Model, error) { return New(o) }})
+		Generative: true, New: func(o family.Options) (family.Model, error) { return New(o) },
+		Curves: []family.Curve{{Name: "losses", Title: "pérdidas de D y de G", Keys: []string{"d_loss", "g_loss"}},
+			{Name: "fld", Title: "distancia de Fréchet de las muestras (10.000)", Keys: []string{"fld", "fld_real_baseline"}}}})
 }
 
 // Scopes of the store: G's variables, D's variables, the EMA copy of G (same names below
@@ -58,22 +59,19 @@ const (
 	DiscScope = "disc"
 	EMAScope  = "ema"
 	zBatchVar = "/z_batch"
-	emaCount  = "/ema_count"
 )
 
 // Model is a DCGAN being trained or used.
 type Model struct {
 	Config
-	seed    int64
-	backend compute.Backend
-	dataDir string
-	store   *model.Store
-	train   *data.Images
+	seed  int64
+	store *model.Store
+	train *data.Images
 
 	discStep, genStep *train.Exec // the two halves of a training step
 	sampleExec        *train.Exec // z → images, with the EMA generator (or G itself without EMA)
 	sampleLiveExec    *train.Exec // z → images, with G itself
-	yardstick         *classifier.Yardstick
+	scorer            *imagegen.Scorer
 }
 
 // New builds the DCGAN of opts.Profile (with opts.Overrides) and loads MNIST from opts.DataDir.
@@ -90,7 +88,8 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Config: cfg, seed: opts.Seed, backend: opts.Backend, dataDir: opts.DataDir, store: model.NewStore(), train: trainSet}
+	m := &Model{Config: cfg, seed: opts.Seed, store: model.NewStore(), train: trainSet,
+		scorer: imagegen.NewScorer(opts.Backend, opts.DataDir)}
 	adam := func(scope string, lr float64) optimizer.Interface {
 		return optimizer.Adam().LearningRate(lr).Betas(cfg.Beta1, cfg.Beta2).Epsilon(1e-8).Scope(scope).Done()
 	}
@@ -100,7 +99,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 		[]string{"d_loss", "d_real", "d_fake"}, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 			real := in[0]
 			g := real.Graph()
-			z := scope.RandomNormal(g, shapes.Make(dtypes.Float32, cfg.Batch, cfg.Latent))
+			z := nn.StandardNormal(scope, g, shapes.Make(dtypes.Float32, cfg.Batch, cfg.Latent))
 			m.store.VariableWithShape(zBatchVar, z.Shape(), initializer.Zero).SetTrainable(false).SetNodeValue(z)
 			// G runs in training mode (batch statistics) as in PyTorch, but its running averages
 			// are left untouched here: they are updated once per step, by the G half.
@@ -108,7 +107,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 			undoRunningStatUpdates(m.store, g, "/"+GenScope)
 			realLogits := m.discriminator(scope.At(DiscScope), real)
 			fakeLogits := m.discriminator(scope.At(DiscScope), fake)
-			m.scheduleLR(scope.At(DiscScope), in[1], cfg.discLR())
+			train.SetLearningRate(scope.At(DiscScope), in[1])
 			return []*graph.Node{m.discObjective(realLogits, fakeLogits), meanSigmoid(realLogits), meanSigmoid(fakeLogits)}
 		})
 	if err != nil {
@@ -124,7 +123,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 			if cfg.EMADecay > 0 {
 				m.updateEMA(g)
 			}
-			m.scheduleLR(scope.At(GenScope), in[0], cfg.LearningRate)
+			train.SetLearningRate(scope.At(GenScope), in[0])
 			return []*graph.Node{m.genObjective(fakeLogits)}
 		})
 	if err != nil {
@@ -237,7 +236,7 @@ func (m *Model) withInit(scope *model.Scope) *model.Scope {
 	if m.InitStddev <= 0 {
 		return scope
 	}
-	normal := initializer.RandomNormalFn(scope, m.InitStddev)
+	normal := nn.NormalInitializer(scope, m.InitStddev)
 	return scope.WithInitializer(func(g *graph.Graph, shape shapes.Shape) *graph.Node {
 		if shape.Rank() <= 1 {
 			return graph.Zeros(g, shape)
@@ -270,13 +269,13 @@ func hingeDiscLoss(realLogits, fakeLogits *graph.Node) *graph.Node {
 		graph.ReduceAllMean(activation.Relu(graph.OnePlus(fakeLogits))))
 }
 
-// scheduleLR sets, when LRDecay is on, the learning rate of the Adam under scope to
-// lr·(1 − step/Steps) for this step (step is 0-based, a scalar input of the graph).
-func (m *Model) scheduleLR(scope *model.Scope, step *graph.Node, lr float64) {
-	if !m.LRDecay {
-		return
+// schedule is the learning-rate schedule of a player whose base rate is lr: constant, or with
+// LRDecay falling linearly to 0 at the last step.
+func (c Config) schedule(lr float64) train.Schedule {
+	if !c.LRDecay {
+		return train.Schedule{LearningRate: lr}
 	}
-	train.LinearDecayLR(scope, step, lr, m.Steps)
+	return train.Schedule{LearningRate: lr, Decay: "linear", DecaySteps: c.Steps}
 }
 
 // discLoss is D's binary cross-entropy, real labelled 1 and fake 0 (Goodfellow et al. 2014,
@@ -330,8 +329,8 @@ func undoRunningStatUpdates(store *model.Store, g *graph.Graph, prefix string) {
 	}
 }
 
-// updateEMA sets every variable of G (weights and BatchNorm running averages) in the EMA copy
-// to θ_ema ← w·θ_ema + (1 − w)·θ with w = min(d, n/(n + 10)), n the number of updates so far. It reads G's weights at the start of the step (before this step's Adam
+// updateEMA keeps the EMA copy of every variable of G (weights and BatchNorm running averages),
+// with train.UpdateEMA's warm-up. It reads G's weights at the start of the step (before this step's Adam
 // update: the average lags G by one step, which does not matter at d ≈ 0.999) and its running
 // averages after this step's forward pass. It must be called after G is built and before the
 // optimizer.
@@ -344,19 +343,7 @@ func (m *Model) updateEMA(g *graph.Graph) {
 			vars = append(vars, v)
 		}
 	}
-	countVar := m.store.VariableWithShape(emaCount, shapes.Make(dtypes.Float32), initializer.Zero).SetTrainable(false)
-	count := countVar.NodeValue(g)
-	// Warm-up: w = min(d, n/(n + 10)) (as TensorFlow's ExponentialMovingAverage with
-	// num_updates), so the first update copies G and the average forgets the random
-	// initialisation within a few hundred steps instead of ~1/(1 − d).
-	w := graph.Min(graph.Div(count, graph.AddScalar(count, 10)), graph.Scalar(g, dtypes.Float32, m.EMADecay))
-	for _, v := range vars {
-		ema := m.store.VariableWithShape("/"+EMAScope+v.Path(), v.Shape(), initializer.Zero).SetTrainable(false)
-		theta := v.NodeValue(g)
-		wb := graph.BroadcastToShape(w, theta.Shape())
-		ema.SetNodeValue(graph.Add(graph.Mul(wb, ema.NodeValue(g)), graph.Mul(graph.OneMinus(wb), theta)))
-	}
-	countVar.SetNodeValue(graph.AddScalar(count, 1))
+	train.UpdateEMA(m.store, g, vars, EMAScope, m.EMADecay)
 }
 
 // markNonTrainable flags every variable under prefix as not trainable (the EMA copy of G).
@@ -377,12 +364,11 @@ func (m *Model) Store() *model.Store { return m.store }
 // set (pixels scaled to [-1, 1]) and a fake batch, then G on the same fake batch.
 func (m *Model) Step(step int) (train.Metrics, error) {
 	idx := data.BatchIndices(m.train.N, m.Batch, m.seed, step)
-	// The step number drives the learning-rate schedule (a scalar; unused without LRDecay).
-	dm, err := m.discStep.Run(m.train.Float32(idx, -1, 1), float32(step))
+	dm, err := m.discStep.Run(m.train.Float32(idx, -1, 1), float32(m.schedule(m.discLR()).At(step)))
 	if err != nil {
 		return nil, err
 	}
-	gm, err := m.genStep.Run(float32(step))
+	gm, err := m.genStep.Run(float32(m.schedule(m.LearningRate).At(step)))
 	if err != nil {
 		return nil, err
 	}

@@ -572,3 +572,9 @@ func TestGeneratorAgreesOnXLACPU(t *testing.T) {
 			return out, nil
 		}, 1e-4)
 }
+
+// TestRunFolderRoundTrip: a run trained into a folder, loaded and evaluated again gives the
+// same metrics (the kit's contract, lib/train/traintest).
+func TestRunFolderRoundTrip(t *testing.T) {
+	traintest.RunFolderRoundTrip(t, "gan", testBackend(t), tiny(), 4, 10)
+}

@@ -3,37 +3,24 @@ package gan
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 
-	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/iagen-course/iagen/lib/classifier"
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
+	"github.com/iagen-course/iagen/lib/imagegen"
 	"github.com/iagen-course/iagen/lib/metrics"
 	"github.com/iagen-course/iagen/lib/train"
-	"github.com/iagen-course/iagen/lib/viz"
 )
 
 // graphBatch is the fixed number of latents of every sampling call (the last one is padded),
 // so the sampling graph is compiled once.
 const graphBatch = 500
 
-// EvalSeed seeds the latents of every evaluation, so that evaluating a model twice gives the
-// same numbers and evaluation never draws from the training RNG (a resumed run repeats an
-// uninterrupted one however often it was evaluated).
-const EvalSeed = 2014
+// EvalSeed seeds the latents of every evaluation (imagegen.EvalSeed, the same for every family).
+const EvalSeed = imagegen.EvalSeed
 
 // Latents returns n latent vectors z ~ N(0, I) drawn from a PCG generator seeded with seed.
 func (m *Model) Latents(n int, seed uint64) [][]float32 {
-	r := rand.New(rand.NewPCG(seed, 0x6761))
-	z := make([][]float32, n)
-	for i := range z {
-		z[i] = make([]float32, m.Latent)
-		for j := range z[i] {
-			z[i][j] = float32(r.NormFloat64())
-		}
-	}
-	return z
+	return imagegen.Latents(n, m.Latent, seed, 0x6761)
 }
 
 // Generate maps latents z ([N][Latent]) to images with the sampling generator: the EMA of G
@@ -44,28 +31,11 @@ func (m *Model) Generate(z [][]float32, live bool) (*data.Images, error) {
 	if live {
 		exec = m.sampleLiveExec
 	}
-	out := &data.Images{Name: "gan-samples", N: len(z), Height: 28, Width: 28, Channels: 1, NumClasses: 10,
-		Pixels: make([]uint8, 0, len(z)*784)}
-	flat := make([]float32, graphBatch*m.Latent)
-	for start := 0; start < len(z); start += graphBatch {
-		valid := min(graphBatch, len(z)-start)
-		clear(flat)
-		for i := range valid {
-			if len(z[start+i]) != m.Latent {
-				return nil, fmt.Errorf("gan: latent %d has %d dimensions, want %d", start+i, len(z[start+i]), m.Latent)
-			}
-			copy(flat[i*m.Latent:], z[start+i])
-		}
-		res, err := exec.Call(tensors.FromFlatDataAndDimensions(flat, graphBatch, m.Latent))
-		if err != nil {
-			return nil, fmt.Errorf("gan: generate: %w", err)
-		}
-		for _, p := range tensors.MustCopyFlatData[float32](res[0])[:valid*784] {
-			// [-1, 1] → 0..255
-			out.Pixels = append(out.Pixels, uint8(math.Round(float64(min(max((p+1)/2, 0), 1))*255)))
-		}
+	im, err := imagegen.Decode(exec, z, m.Latent, graphBatch, imagegen.MNIST, -1, 1)
+	if err != nil {
+		return nil, fmt.Errorf("gan: %w", err)
 	}
-	return out, nil
+	return im, nil
 }
 
 // Samples draws n images from the sampling generator, with latents seeded by seed.
@@ -75,19 +45,7 @@ func (m *Model) Samples(n int, seed uint64) (*data.Images, error) {
 
 // Sample writes a PNG grid of n samples to path; the run's seed picks them.
 func (m *Model) Sample(n int, path string) error {
-	im, err := m.Samples(n, uint64(m.seed))
-	if err != nil {
-		return err
-	}
-	idx := make([]int, im.N) // all of them (a nil index shows at most 64)
-	for i := range idx {
-		idx[i] = i
-	}
-	img, err := viz.Grid(im, idx, int(math.Ceil(math.Sqrt(float64(n)))), 2)
-	if err != nil {
-		return err
-	}
-	return viz.SavePNG(img, path)
+	return imagegen.WriteSamples(m, n, uint64(m.seed), path)
 }
 
 // Interpolate returns, for each pair of latents (a_i, b_i) drawn with seed, steps images along
@@ -133,52 +91,19 @@ func Slerp(a, b []float32, t float64) []float32 {
 	return out
 }
 
-// Yardstick returns the reference-classifier yardstick of the model's profile (built once;
-// the first call may train the reference classifier, see classifier.Reference).
-func (m *Model) Yardstick(profile string) (*classifier.Yardstick, error) {
-	if m.yardstick == nil {
-		y, err := classifier.NewYardstick(m.backend, m.dataDir, profile, m.EvalSamples)
-		if err != nil {
-			return nil, err
-		}
-		m.yardstick = y
-	}
-	return m.yardstick, nil
-}
-
-// profile is the profile the yardstick is chosen for: the ci classifier for small
-// evaluations, the ≥ 99% CNN otherwise.
-func (m *Model) profile() string {
-	if m.EvalSamples < 2000 {
-		return "ci"
-	}
-	return "small"
-}
-
 // Report scores EvalSamples images of the sampling generator (latents seeded by EvalSeed)
 // against as many training and test images, in the reference classifier's feature space, with
 // the class histograms compared (metrics.ImageReport).
 func (m *Model) Report() (metrics.ImageReport, error) {
-	y, err := m.Yardstick(m.profile())
-	if err != nil {
-		return metrics.ImageReport{}, err
-	}
-	samples, err := m.Samples(m.EvalSamples, EvalSeed)
-	if err != nil {
-		return metrics.ImageReport{}, err
-	}
-	return y.Evaluate(samples)
+	return m.scorer.Report(m, m.EvalSamples)
 }
 
 // Evaluate returns Report as the metrics.json fields fld, fld_real_baseline, kid, precision,
-// recall, density, coverage, classes_covered and class_tv (DESIGN.md §3, BENCH.md).
+// recall, density, coverage, classes_covered and class_tv (README, BENCH.md).
 func (m *Model) Evaluate(int) (train.Metrics, error) {
-	rep, err := m.Report()
-	if err != nil {
-		return nil, err
-	}
-	return classifier.Metrics(rep), nil
+	return m.scorer.Evaluate(m, m.EvalSamples)
 }
 
 var _ family.Sampler = (*Model)(nil)
 var _ train.Evaluator = (*Model)(nil)
+var _ imagegen.Generator = (*Model)(nil)

@@ -18,6 +18,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model/initializer"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/iagen-course/iagen/lib/data"
+	"github.com/iagen-course/iagen/lib/nn"
 	"github.com/iagen-course/iagen/lib/train"
 )
 
@@ -85,7 +86,7 @@ func NewToy(b compute.Backend, cfg ToyConfig, seed int64) (*ToyModel, error) {
 	t.dStep, err = train.NewTrainExec(b, t.store, adam("adam_disc"), DiscScope, []string{"d_loss", "d_real", "d_fake"},
 		func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 			g := in[0].Graph()
-			z := scope.RandomNormal(g, zShape)
+			z := nn.StandardNormal(scope, g, zShape)
 			t.store.VariableWithShape(zBatchVar, zShape, initializer.Zero).SetTrainable(false).SetNodeValue(z)
 			fake := graph.StopGradient(t.generator(scope.At(GenScope), z))
 			rl, fl := t.discriminator(scope.At(DiscScope), in[0]), t.discriminator(scope.At(DiscScope), fake)

@@ -1,10 +1,8 @@
 package gpt
 
 import (
-	"fmt"
 	"index/suffixarray"
 	"math"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -65,59 +63,6 @@ func (c *Copying) LongestCopy(text string) string {
 		}
 	}
 	return best
-}
-
-// CurveSVG draws one or more curves y(x) (x = 0, 1, …) as a small SVG line chart with labelled
-// axes — for the loss at each position of the context. names label the curves.
-func CurveSVG(title, xLabel, yLabel string, names []string, curves [][]float64) string {
-	const w, h, left, bottom, top, right = 520.0, 260.0, 48.0, 34.0, 22.0, 120.0
-	colors := []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"}
-	lo, hi, n := math.Inf(1), math.Inf(-1), 0
-	for _, c := range curves {
-		n = max(n, len(c))
-		for _, y := range c {
-			lo, hi = math.Min(lo, y), math.Max(hi, y)
-		}
-	}
-	if math.IsInf(lo, 0) || math.IsInf(hi, 0) { // no points
-		lo, hi = 0, 1
-	}
-	if !(hi > lo) {
-		hi = lo + 1
-	}
-	pw, ph := w-left-right, h-top-bottom
-	px := func(i int) float64 { return left + pw*float64(i)/float64(max(n-1, 1)) }
-	py := func(y float64) float64 { return top + ph*(hi-y)/(hi-lo) }
-	var sb strings.Builder
-	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`, w, h)
-	fmt.Fprintf(&sb, `<text x="%.0f" y="14" font-weight="bold">%s</text>`, left, escape(title))
-	fmt.Fprintf(&sb, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="none" stroke="#999"/>`, left, top, pw, ph)
-	for k := 0; k <= 4; k++ { // y ticks
-		y := lo + (hi-lo)*float64(k)/4
-		fmt.Fprintf(&sb, `<text x="%.0f" y="%.1f" text-anchor="end">%.2f</text>`, left-4, py(y)+4, y)
-	}
-	for _, i := range []int{0, (n - 1) / 2, n - 1} { // x ticks
-		fmt.Fprintf(&sb, `<text x="%.1f" y="%.0f" text-anchor="middle">%d</text>`, px(i), top+ph+14, i)
-	}
-	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" text-anchor="middle">%s</text>`, left+pw/2, h-4, escape(xLabel))
-	fmt.Fprintf(&sb, `<text x="12" y="%.0f" text-anchor="middle" transform="rotate(-90 12 %.0f)">%s</text>`, top+ph/2, top+ph/2, escape(yLabel))
-	for k, c := range curves {
-		col := colors[k%len(colors)]
-		var pts []string
-		for i, y := range c {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(i), py(y)))
-		}
-		fmt.Fprintf(&sb, `<polyline fill="none" stroke="%s" stroke-width="1.6" points="%s"/>`, col, strings.Join(pts, " "))
-		if k < len(names) {
-			fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" fill="%s">%s</text>`, left+pw+8, top+12+14*float64(k), col, escape(names[k]))
-		}
-	}
-	sb.WriteString(`</svg>`)
-	return sb.String()
-}
-
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 // DistinctNGrams is the fraction of the n-character substrings of texts that are distinct

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"html"
 	"math"
-	"strings"
 
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/iagen-course/iagen/lib/viz"
 )
 
 // AttentionMaps holds the attention weights of a text: Weights[l][h][i][j] is how much query
@@ -71,44 +71,49 @@ func (a *AttentionMaps) MeanDistance(l, h int) float64 {
 }
 
 // SVG draws the attention weights of layer l, head h as a heat map (query characters down the
-// left, key characters along the top; darker is more attention), as an SVG document that a
-// notebook shows inline and a browser opens. Weights too small to see are not drawn, which
-// keeps the document small (about 100 kB at most for 64 characters).
+// left, key characters along the bottom; darker is more attention) with viz.HeatMap, as an
+// <svg> element that a notebook shows inline and a browser opens. Colours show the square root
+// of the weight, so weak but nonzero attention stays visible next to a strong peak. The masked
+// future (j > i) and weights too small to see are left blank, which keeps the document small.
 func (a *AttentionMaps) SVG(l, h int) string {
-	const cell, margin, top = 11, 16, 16
+	const tooSmall = 0.02 // square roots below this are within 2% of the palette's white
 	w := a.Weights[l][h]
 	t := len(w)
-	size := margin + t*cell
-	var sb strings.Builder
-	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="monospace" font-size="9">`,
-		size+2, top+size+2)
-	fmt.Fprintf(&sb, `<text x="0" y="10">capa %d, cabeza %d (fila: consulta; columna: clave)</text>`, l, h)
-	label := func(r rune) string {
+	grid := make([][]float64, t)
+	for i, row := range w {
+		grid[i] = make([]float64, t)
+		for j, x := range row {
+			grid[i][j] = math.Sqrt(float64(max(0, x)))
+			if j > i || grid[i][j] < tooSmall {
+				grid[i][j] = math.NaN()
+			}
+		}
+	}
+	labels := make([]string, t)
+	for i, r := range a.Chars[:t] {
 		switch r {
 		case ' ':
-			return "␣"
+			labels[i] = "␣"
 		case '\n':
-			return "⏎"
-		}
-		return html.EscapeString(string(r))
-	}
-	for i, r := range a.Chars[:t] {
-		fmt.Fprintf(&sb, `<text x="%d" y="%d" text-anchor="middle">%s</text>`, margin+i*cell+cell/2, top+10, label(r))
-		fmt.Fprintf(&sb, `<text x="%d" y="%d" text-anchor="middle">%s</text>`, margin/2, top+margin+i*cell+cell-2, label(r))
-	}
-	// One unit = one cell; the upper triangle (j > i, the masked future) stays empty.
-	fmt.Fprintf(&sb, `<g transform="translate(%d %d) scale(%d)" shape-rendering="crispEdges">`, margin, top+margin, cell)
-	fmt.Fprintf(&sb, `<path d="M0 0L%d %dL0 %dZ" fill="none" stroke="#ccc" stroke-width="0.05"/>`, t, t, t)
-	for i, row := range w {
-		for j, x := range row[:i+1] {
-			// Square root: weak but nonzero attention stays visible next to a strong peak.
-			v := 255 - int(math.Round(255*math.Sqrt(float64(max(0, min(1, x))))))
-			if v >= 250 {
-				continue
-			}
-			fmt.Fprintf(&sb, `<rect x="%d" y="%d" width="1" height="1" fill="#%02x%02xff"/>`, j, i, v, v)
+			labels[i] = "⏎"
+		default:
+			labels[i] = string(r)
 		}
 	}
-	sb.WriteString(`</g></svg>`)
-	return sb.String()
+	title := fmt.Sprintf("capa %d, cabeza %d (fila: consulta; columna: clave; color: √peso)", l, h)
+	chart, err := viz.HeatMap(title, grid, labels, labels, viz.ChartOptions{Width: max(11*t+150, 560), Height: max(11*t+100, 300)})
+	if err != nil {
+		return errorSVG(err)
+	}
+	svg, err := chart.SVG()
+	if err != nil {
+		return errorSVG(err)
+	}
+	return string(svg)
+}
+
+// errorSVG shows err where a chart was expected.
+func errorSVG(err error) string {
+	return `<svg xmlns="http://www.w3.org/2000/svg" width="480" height="20"><text x="0" y="14">` +
+		html.EscapeString(err.Error()) + `</text></svg>`
 }

@@ -50,16 +50,15 @@ func (c Config) NumParams(vocab int) int {
 	return vocab*d + c.Context*d + c.Layers*block + 2*d + d*vocab + vocab
 }
 
-// ProfileConfig returns the configuration of a profile:
+// ProfileConfig returns the configuration of a profile (BENCH.md has what each measured):
 //
 //	ci     a 2-layer, 64-wide model trained for 150 steps (seconds): tests and notebooks in CI
-//	small  the bench model with a linear warm-up and a cosine learning-rate decay, 3000 steps:
-//	       BENCH.md's "pass" (≤ 1.6 nats/char). Measured with the XLA CPU backend on 2 shared
-//	       cores: 1.57 at step 1500, 1.44 at step 3000, 19 minutes of training
+//	small  the bench model with a linear warm-up and a cosine learning-rate decay, 3000 steps,
+//	       aimed at BENCH.md's "pass" (≤ 1.6 nats/char)
 //	full   the bench model for 10 000 steps with the same schedule
 //	bench  BENCH.md exactly: context 64, d_model 128, 4 heads of 32, 4 layers, MLP 4× (exact
 //	       GELU), batch 32, AdamW lr 1e-3 (constant), weight decay 0.1; 1500 steps (the
-//	       PyTorch reference point, ≈ 1.5): measured 1.53 in 6 minutes
+//	       PyTorch reference point)
 func ProfileConfig(profile string) (Config, error) {
 	c := Config{Corpus: "es-rv1909", Context: 64, DModel: 128, Heads: 4, Layers: 4, MLPMult: 4,
 		Batch: 32, LearningRate: 1e-3, WeightDecay: 0.1, Steps: 1500, EvalBatch: 64,
@@ -80,8 +79,8 @@ func ProfileConfig(profile string) (Config, error) {
 	return c, nil
 }
 
-// Validate reports a configuration that cannot be built.
-func (c Config) Validate() error {
+// Check reports a configuration that cannot be built.
+func (c Config) Check() error {
 	switch {
 	case c.Context < 2 || c.DModel < 1 || c.Heads < 1 || c.Layers < 1 || c.MLPMult < 1:
 		return fmt.Errorf("gpt: context (%d) must be ≥ 2 and d_model (%d), heads (%d), layers (%d), mlp_mult (%d) ≥ 1",
@@ -93,5 +92,5 @@ func (c Config) Validate() error {
 	case c.LearningRate <= 0:
 		return fmt.Errorf("gpt: learning rate must be > 0, got %g", c.LearningRate)
 	}
-	return c.Sampling.Validate()
+	return c.Sampling.Check()
 }

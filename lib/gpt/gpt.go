@@ -18,10 +18,8 @@ package gpt
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -34,7 +32,8 @@ import (
 
 func init() {
 	family.Register(family.Family{Name: "gpt", Title: "Transformer: character-level GPT on Spanish text", Generative: true,
-		New: func(o family.Options) (family.Model, error) { return New(o) }})
+		New:    func(o family.Options) (family.Model, error) { return New(o) },
+		Curves: []family.Curve{{Name: "loss", Title: "nats por carácter: entrenamiento y validación", Keys: []string{"loss", "val_nats_per_char"}}}})
 }
 
 // vocabVar is the path of the non-trainable variable holding the vocabulary's code points, so
@@ -66,7 +65,7 @@ func New(opts family.Options) (*Model, error) {
 // validation) and prepares the training, evaluation and generation computations (compiled on
 // first use).
 func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
 	text, err := data.LoadText(data.Dir(opts.DataDir), cfg.Corpus)
@@ -148,7 +147,7 @@ func (m *Model) compile() (err error) {
 	// Inputs: tokens [B, T], targets [B, T] (int32), learning rate (scalar float32).
 	m.step, err = train.NewTrainExec(m.backend, m.store, opt, "", []string{"loss"},
 		func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-			optimizer.LearningRateVar(scope, dtypes.Float32, m.LearningRate).SetNodeValue(in[2])
+			train.SetLearningRate(scope, in[2])
 			h, _, _ := m.forward(scope, in[0], false, false)
 			return []*graph.Node{graph.ReduceAllMean(nll(m.head(scope, h), in[1]))}
 		})
@@ -208,18 +207,14 @@ func (m *Model) compile() (err error) {
 // Store holds the weights, the optimizer state and the vocabulary.
 func (m *Model) Store() *model.Store { return m.store }
 
-// LearningRateAt is the learning rate of step (0-based): constant, or a linear warm-up over
-// WarmupSteps followed by a cosine decay to MinLRFraction·LearningRate at DecaySteps.
-func (c Config) LearningRateAt(step int) float64 {
-	lr := c.LearningRate
-	if c.WarmupSteps > 0 && step < c.WarmupSteps {
-		return lr * float64(step+1) / float64(c.WarmupSteps)
-	}
+// Schedule is the learning-rate schedule: constant, or a linear warm-up over WarmupSteps
+// followed by a cosine decay to MinLRFraction·LearningRate at DecaySteps.
+func (c Config) Schedule() train.Schedule {
+	s := train.Schedule{LearningRate: c.LearningRate, Warmup: c.WarmupSteps, MinFraction: c.MinLRFraction}
 	if c.DecaySteps > c.WarmupSteps {
-		p := min(1, float64(step-c.WarmupSteps)/float64(c.DecaySteps-c.WarmupSteps))
-		return lr * (c.MinLRFraction + (1-c.MinLRFraction)*0.5*(1+math.Cos(math.Pi*p)))
+		s.Decay, s.DecaySteps = "cosine", c.DecaySteps
 	}
-	return lr
+	return s
 }
 
 // Step trains on batch number step: Batch windows of Context+1 characters at uniformly random
@@ -227,7 +222,7 @@ func (c Config) LearningRateAt(step int) float64 {
 // batches.
 func (m *Model) Step(step int) (train.Metrics, error) {
 	in, tg := data.TextWindows(m.trainIDs, m.Context, m.seed, step, m.Batch)
-	return m.step.Run(in, tg, float32(m.LearningRateAt(step)))
+	return m.step.Run(in, tg, float32(m.Schedule().At(step)))
 }
 
 // Info describes the model for manifests and metrics.json.

@@ -55,7 +55,7 @@ func newModel(t *testing.T, b compute.Backend, cfg Config, seed int64) *Model {
 }
 
 func TestProfiles(t *testing.T) {
-	traintest.ProfilesAreValid(t, ProfileConfig, Config.Validate)
+	traintest.ProfilesAreValid(t, ProfileConfig, Config.Check)
 	// bench is BENCH.md's gpt row and its details.
 	b, _ := ProfileConfig("bench")
 	if b.Corpus != "es-rv1909" || b.Context != 64 || b.DModel != 128 || b.Heads != 4 || b.HeadDim() != 32 || b.Layers != 4 ||
@@ -63,7 +63,7 @@ func TestProfiles(t *testing.T) {
 		t.Errorf("bench profile differs from BENCH.md: %+v", b)
 	}
 	for _, step := range []int{0, 1, 1000, 100000} {
-		if lr := b.LearningRateAt(step); lr != 1e-3 {
+		if lr := b.Schedule().At(step); lr != 1e-3 {
 			t.Errorf("bench learning rate at step %d = %g, want a constant 1e-3", step, lr)
 		}
 	}
@@ -76,7 +76,7 @@ func TestLearningRateSchedule(t *testing.T) {
 		want float64
 	}{{0, 1e-4}, {4, 5e-4}, {9, 1e-3}, {10, 1e-3}, {60, 0.55e-3}, {110, 1e-4}, {500, 1e-4}}
 	for _, tc := range cases {
-		if got := c.LearningRateAt(tc.step); math.Abs(got-tc.want) > 1e-12 {
+		if got := c.Schedule().At(tc.step); math.Abs(got-tc.want) > 1e-12 {
 			t.Errorf("step %d: lr %g, want %g", tc.step, got, tc.want)
 		}
 	}
@@ -429,7 +429,7 @@ func TestSamplingDistribution(t *testing.T) {
 			}
 		}
 	}
-	if (Sampling{Temperature: -1}).Validate() == nil || (Sampling{TopP: 1.5}).Validate() == nil {
+	if (Sampling{Temperature: -1}).Check() == nil || (Sampling{TopP: 1.5}).Check() == nil {
 		t.Error("invalid sampling settings accepted")
 	}
 }
@@ -622,4 +622,10 @@ func TestDistinctNGramsAndUnigram(t *testing.T) {
 func TestLossAgreesOnXLACPU(t *testing.T) {
 	traintest.AgreesAcrossBackends(t, func(b compute.Backend) train.Task { return newModel(t, b, tinyConfig(), 6) },
 		traintest.StepMetrics, 1e-4)
+}
+
+// TestRunFolderRoundTrip: a run trained into a folder, loaded and evaluated again gives the
+// same metrics (the kit's contract, lib/train/traintest).
+func TestRunFolderRoundTrip(t *testing.T) {
+	traintest.RunFolderRoundTrip(t, "gpt", testBackend(t), tinyConfig(), 4, 2)
 }

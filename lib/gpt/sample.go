@@ -1,6 +1,7 @@
 package gpt
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -13,6 +14,7 @@ import (
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/train"
 )
 
@@ -33,8 +35,8 @@ type Sampling struct {
 	TopP        float64 `json:"top_p,omitempty"`
 }
 
-// Validate reports settings that make no sense.
-func (s Sampling) Validate() error {
+// Check reports settings that make no sense.
+func (s Sampling) Check() error {
 	if s.Temperature < 0 || s.TopK < 0 || s.TopP < 0 || s.TopP > 1 || math.IsNaN(s.Temperature) || math.IsNaN(s.TopP) {
 		return fmt.Errorf("gpt: sampling needs temperature ≥ 0, top_k ≥ 0 and top_p in [0, 1]; got %+v", s)
 	}
@@ -136,7 +138,7 @@ type GenerateOptions struct {
 // whole window of the last Context characters (as nanoGPT's generate does): up to Context times
 // the arithmetic (MeasureGeneration measures what that costs in time).
 func (m *Model) Generate(prompt string, n int, o GenerateOptions) ([]string, error) {
-	if err := o.Sampling.Validate(); err != nil {
+	if err := o.Sampling.Check(); err != nil {
 		return nil, err
 	}
 	vocab, err := m.Vocab()
@@ -277,6 +279,30 @@ func (g *generator) rowsOf(t *tensors.Tensor) [][]float32 {
 		out[b] = flat[b*v : (b+1)*v]
 	}
 	return out
+}
+
+// sampleOptions are the fields of the configuration that `iagen sample gpt --set` may change.
+type sampleOptions struct {
+	Sampling           // temperature, top_k, top_p
+	Prompt      string `json:"prompt"`
+	SampleChars int    `json:"sample_chars"`
+}
+
+// SetSampling changes the sampling options of Sample (family.SamplingOptions): temperature,
+// top_k, top_p, prompt and sample_chars, given as a JSON object.
+func (m *Model) SetSampling(options json.RawMessage) error {
+	o := sampleOptions{m.Sampling, m.Prompt, m.SampleChars}
+	if err := family.Decode(options, &o, "gpt sampling options"); err != nil {
+		return err
+	}
+	if err := o.Sampling.Check(); err != nil {
+		return err
+	}
+	if o.SampleChars < 1 {
+		return fmt.Errorf("gpt: sample_chars must be ≥ 1, got %d", o.SampleChars)
+	}
+	m.Sampling, m.Prompt, m.SampleChars = o.Sampling, o.Prompt, o.SampleChars
+	return nil
 }
 
 // Sample writes n samples to path as UTF-8 text: each is Prompt followed by SampleChars

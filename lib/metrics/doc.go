@@ -6,7 +6,7 @@
 // [Matrix]: N rows (samples) × D columns (features), float32, row-major. The MNIST classifier
 // that produces features is not part of this package: callers pass its penultimate-layer
 // features and predicted labels in, and [EvaluateImages] turns them into the flat metrics.json
-// fields (DESIGN.md §3).
+// fields (the README lists them).
 //
 // Pairwise metrics stream ‖a‖² + ‖b‖² − 2a·b over tiles whose inner products come from a
 // register-blocked SIMD kernel (AVX-512 or AVX2+FMA through simd/archsimd when built with

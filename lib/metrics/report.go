@@ -42,7 +42,7 @@ func DefaultImageReportConfig() ImageReportConfig {
 	return ImageReportConfig{NumClasses: 10, Neighbours: DefaultNeighbours, KID: DefaultKIDConfig()}
 }
 
-// ImageReport is the image sample-quality block of metrics.json (DESIGN.md §3); the JSON tags are
+// ImageReport is the image sample-quality block of metrics.json (README, «The command line»); the JSON tags are
 // the flat field names. The fields tagged "-" are extra detail for notebooks and audits.
 type ImageReport struct {
 	// FLD is the Fréchet distance between Gaussians fitted to the classifier features of the
@@ -74,7 +74,7 @@ type ImageReport struct {
 	MinClassFraction float64 `json:"-"`
 }
 
-// EvaluateImages computes every image sample-quality metric of DESIGN.md §3 from classifier
+// EvaluateImages computes every image sample-quality metric of metrics.json from classifier
 // features and labels: the Fréchet distance to the training features and its train-vs-test
 // baseline, KID, precision/recall/density/coverage (training features as the real set), classes
 // covered and the class-histogram total variation.
@@ -157,7 +157,7 @@ func EvaluateImages(in ImageSamples, cfg ImageReportConfig) (ImageReport, error)
 	return r, nil
 }
 
-// Fields returns the report as the flat metrics.json fields of DESIGN.md §3, ready to merge into
+// Fields returns the report as the flat metrics.json fields of metrics.json, ready to merge into
 // the run's metrics object.
 func (r ImageReport) Fields() map[string]any {
 	return map[string]any{

@@ -74,7 +74,7 @@ func TestEvaluateImages(t *testing.T) {
 		t.Errorf("two classes dropped: %+v, want precision as for the right distribution, 80%% of its recall and coverage", dropped)
 	}
 
-	// metrics.json fields: exactly DESIGN.md §3's names.
+	// metrics.json fields: exactly the names the README lists.
 	b, err := json.Marshal(dropped)
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 )
 
-// The "before" of the benchmarks: the workarounds GOMLX-NOTES.md describes as checked against
+// The "before" of the benchmarks: the workarounds first written for the go backend, checked against
 // finite differences when this package was started — a convolution built from strided slices,
 // one concatenation and one graph.MatMul, differentiated by GoMLX; a transposed convolution
 // as zero insertion + that convolution with the flipped kernel; padding with concatenated

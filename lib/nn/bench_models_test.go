@@ -26,7 +26,7 @@ import (
 // ----------------------------------------------------------------------------------------
 // lstm: char-level LSTM language model.
 
-// lstmVocab: BENCH.md's lstm reads the Spanish corpus of DATA.md (Reina-Valera 1909), which has
+// lstmVocab: BENCH.md's lstm reads the Spanish corpus es-rv1909 (Reina-Valera 1909), which has
 // 85 distinct characters; the bench step uses random tokens of a vocabulary that size.
 const lstmVocab = 85
 

@@ -223,7 +223,7 @@ func TestKnownBugBatchNormOnGoBackend(t *testing.T) {
 
 // The go backend's parallel executor deadlocks when 2·GOMAXPROCS large matrix products are
 // ready at once: each runs as a pool task and waits in workerspool.Saturate for a free worker
-// that the others hold (compute v0.1.3; GOMLX-NOTES saw it on v0.26.0). lib/nn chains its
+// that the others hold (compute v0.1.3; it was first seen on GoMLX v0.26.0). lib/nn chains its
 // per-tap products (conv.go, afterNode); the backend configurations "go:parallelism=-1" and
 // "go:ops_sequential" avoid it. Skipped with -short: a hang is only detected by a timeout.
 func TestKnownBugParallelMatMulDeadlock(t *testing.T) {

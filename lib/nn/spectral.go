@@ -4,7 +4,6 @@ import (
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/initializer"
 )
 
 // SpectralNorm returns w/σ(w), where σ(w) is the largest singular value of w seen as a matrix
@@ -21,7 +20,7 @@ func SpectralNorm(scope *model.Scope, w *graph.Node) *graph.Node {
 	g := w.Graph()
 	out := w.Shape().Dimensions[w.Rank()-1]
 	mat := graph.Reshape(w, -1, out) // [in, out]
-	uVar := scope.In("spectral_norm").WithInitializer(initializer.RandomNormalFn(scope, 1)).
+	uVar := scope.In("spectral_norm").WithInitializer(NormalInitializer(scope, 1)).
 		VariableWithShape("u", shapes.Make(w.DType(), out)).SetTrainable(false)
 	u := uVar.NodeValue(g)
 	normalize := func(x *graph.Node) *graph.Node {

@@ -16,6 +16,7 @@ import (
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/iagen-course/iagen/lib/atomicfile"
 )
 
 // A checkpoint file holds every variable of a model.Store — weights, optimizer moments, EMA
@@ -110,34 +111,8 @@ func SaveCheckpoint(dir string, store *model.Store, step, keep int, extra map[st
 }
 
 // WriteFileAtomic writes data to path through a temporary file in the same folder, synced and
-// renamed: readers see the old content or the new one, never a mix.
-func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
-}
+// renamed: readers see the old content or the new one, never a mix (see atomicfile.Write).
+func WriteFileAtomic(path string, data []byte) error { return atomicfile.Write(path, data) }
 
 // ListCheckpoints returns the checkpoints in dir, oldest first. A missing dir gives none.
 func ListCheckpoints(dir string) ([]Checkpoint, error) {

@@ -102,11 +102,3 @@ func Scalar(t *tensors.Tensor) (float64, error) {
 	}
 	return 0, fmt.Errorf("unsupported scalar dtype %s", t.Shape().DType)
 }
-
-// LinearDecayLR makes the optimizer whose scope is scope (a training step's optimizer scope,
-// as given to NewTrainExec) use lr·(1 − step/steps) in this graph: step is the 0-based step
-// number, a scalar input of the graph, so that a resumed run follows the same schedule.
-func LinearDecayLR(scope *model.Scope, step *graph.Node, lr float64, steps int) {
-	frac := graph.ClipScalar(graph.DivScalar(step, float64(max(steps, 1))), 0, 1)
-	optimizer.LearningRateVarWithValue(scope, step.DType(), lr).SetNodeValue(graph.MulScalar(graph.OneMinus(frac), lr))
-}

@@ -169,7 +169,7 @@ func Run(ctx context.Context, task Task, cfg Config) (res *Result, err error) {
 				_ = json.Unmarshal(extra["wall_seconds"], &res.WallSeconds)
 				_ = json.Unmarshal(extra["steps_per_second"], &res.StepsPerSecond)
 				_ = json.Unmarshal(extra["compile_seconds"], &res.CompileSeconds)
-				res.History = readLog(filepath.Join(cfg.Dir, "log.jsonl"), c.Step)
+				res.History = logUpTo(cfg.Dir, c.Step)
 			}
 		case !cfg.Resume && len(existing) > 0:
 			return nil, fmt.Errorf("%s already holds a run (checkpoints up to step %d): resume it (--resume) or choose another output folder",
@@ -353,16 +353,34 @@ func status(cfg Config, res *Result) Status {
 		Train: res.Train, Eval: res.Eval, History: res.History}
 }
 
-// readLog reads log.jsonl, keeping the records up to step (a resumed run rewrites the rest).
-func readLog(path string, upTo int) []Record {
-	raw, err := os.ReadFile(path)
+// ReadLog reads the training history dir/log.jsonl, one Record a line (on a damaged line, the
+// records before it and the error).
+func ReadLog(dir string) ([]Record, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "log.jsonl"))
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("%s has no training history: %w", dir, err)
 	}
 	var out []Record
-	for _, line := range strings.Split(string(raw), "\n") {
+	for n, line := range strings.Split(string(raw), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
 		var r Record
-		if json.Unmarshal([]byte(line), &r) == nil && r.Step <= upTo {
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			return out, fmt.Errorf("%s/log.jsonl line %d: %w", dir, n+1, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// logUpTo is the history of the run in dir up to step (a resumed run rewrites the rest); a
+// missing or damaged log gives what could be read.
+func logUpTo(dir string, step int) []Record {
+	all, _ := ReadLog(dir)
+	var out []Record
+	for _, r := range all {
+		if r.Step <= step {
 			out = append(out, r)
 		}
 	}
@@ -408,7 +426,7 @@ func writeRunFiles(cfg Config, res *Result, started time.Time, params int) error
 	return WriteJSON(filepath.Join(cfg.Dir, "metrics.json"), m)
 }
 
-// MetricsJSON is the flat metrics.json object of a run (DESIGN.md §3): the fields every run
+// MetricsJSON is the flat metrics.json object of a run (the README lists its fields): the fields every run
 // has, then the last training metrics and the last evaluation.
 func MetricsJSON(cfg Config, res *Result, params int) map[string]any {
 	hw := fmt.Sprintf("%s, %d CPUs", runtime.GOARCH, runtime.NumCPU())

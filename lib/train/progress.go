@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"math"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/iagen-course/iagen/lib/viz"
 	"github.com/janpfeifer/gonb/gonbui"
 )
 
@@ -141,36 +141,41 @@ func ProgressHTML(s Status) string {
 		fmt.Fprintf(&sb, "%s = %.4g &nbsp; ", html.EscapeString(m.Name), m.Value)
 	}
 	if len(s.Train) > 0 && len(s.History) > 1 {
-		sb.WriteString("<br>" + curveSVG(s.History, s.Train[0].Name, 320, 90))
+		sb.WriteString("<br>" + lossCurve(s.History, s.Train[0].Name))
 	}
 	sb.WriteString("</div>")
 	return sb.String()
 }
 
-// curveSVG draws metric name over the history as an SVG polyline.
-func curveSVG(h []Record, name string, w, ht float64) string {
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, r := range h {
-		if v, ok := r.Values[name]; ok {
-			lo, hi = math.Min(lo, v), math.Max(hi, v)
+// HistorySeries returns one series per key of a training history (log.jsonl records) — its
+// values against the step, named after the key — for viz.LineChart. Records lacking a key are
+// left out of that key's series.
+func HistorySeries(history []Record, keys ...string) []viz.Series {
+	series := make([]viz.Series, len(keys))
+	for i, k := range keys {
+		series[i].Name = k
+		for _, r := range history {
+			if v, ok := r.Values[k]; ok {
+				series[i].X = append(series[i].X, float64(r.Step))
+				series[i].Y = append(series[i].Y, v)
+			}
 		}
 	}
-	if math.IsInf(lo, 0) || hi == lo {
-		hi = lo + 1
+	return series
+}
+
+// lossCurve draws metric name over the history as a small line chart, its name on the y axis;
+// "" when there is nothing to draw yet.
+func lossCurve(h []Record, name string) string {
+	series := HistorySeries(h, name)
+	series[0].Name = "" // named by the axis label, no legend
+	c, err := viz.LineChart("", "", name, series, viz.ChartOptions{Width: 320, Height: 100})
+	if err != nil {
+		return ""
 	}
-	first, last := float64(h[0].Step), float64(h[len(h)-1].Step)
-	if last == first {
-		last = first + 1
+	svg, err := c.SVG()
+	if err != nil {
+		return ""
 	}
-	var pts strings.Builder
-	for _, r := range h {
-		if v, ok := r.Values[name]; ok {
-			fmt.Fprintf(&pts, "%.1f,%.1f ", 30+(w-35)*(float64(r.Step)-first)/(last-first), 5+(ht-20)*(hi-v)/(hi-lo))
-		}
-	}
-	return fmt.Sprintf(`<svg width="%.0f" height="%.0f" xmlns="http://www.w3.org/2000/svg">`+
-		`<polyline fill="none" stroke="#4c8bf5" stroke-width="1.5" points="%s"/>`+
-		`<text x="0" y="12" font-size="10">%.3g</text><text x="0" y="%.0f" font-size="10">%.3g</text>`+
-		`<text x="%.0f" y="%.0f" font-size="10" text-anchor="end">%s</text></svg>`,
-		w, ht, pts.String(), hi, ht-15, lo, w, ht-2, html.EscapeString(name))
+	return string(svg)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/metrics"
+	"github.com/iagen-course/iagen/lib/nn"
 	"github.com/iagen-course/iagen/lib/train"
 )
 
@@ -134,7 +135,7 @@ func (m *Model) iwaeExec(k int) (*train.Exec, error) {
 		noise := shapes.Make(dtypes.Float32, x.Shape().Dimensions[0], k, m.Latent)
 		state, u1 := graph.RandomUniform(state, noise)
 		state, u2 := graph.RandomUniform(state, noise)
-		logW, logPx := m.logWeights(scope, x, standardNormal(u1, u2))
+		logW, logPx := m.logWeights(scope, x, nn.BoxMuller(u1, u2))
 		return []*graph.Node{logW, logPx, state}
 	})
 	if err != nil {
@@ -212,7 +213,7 @@ func (m *Model) Evaluate(int) (train.Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	return train.Metrics{
+	ms := train.Metrics{
 		{Name: "test_nll_nats", Value: r.NLL},
 		{Name: "test_elbo_nats", Value: r.Recon + s.KL},
 		{Name: "test_recon_nats", Value: r.Recon},
@@ -222,7 +223,15 @@ func (m *Model) Evaluate(int) (train.Metrics, error) {
 		{Name: "iwae_k", Value: float64(r.K)},
 		{Name: "iwae_images", Value: float64(r.Images)},
 		{Name: "iwae_seconds", Value: math.Round(r.Seconds*100) / 100},
-	}, nil
+	}
+	if m.EvalSamples > 0 {
+		images, err := m.scorer.Evaluate(m, m.EvalSamples)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, images...)
+	}
+	return ms, nil
 }
 
 func seq(n int) []int {

@@ -5,11 +5,10 @@ import (
 	"image"
 	"image/color"
 	"math"
-	"math/rand/v2"
 
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/iagen-course/iagen/lib/data"
-	"github.com/iagen-course/iagen/lib/viz"
+	"github.com/iagen-course/iagen/lib/imagegen"
 )
 
 // graphBatch is the fixed number of rows of every encode/decode call (the last one is padded),
@@ -45,53 +44,22 @@ func (m *Model) Encode(im *data.Images, idx []int) (mu, logVar [][]float32, err 
 // ([N][Latent]) as grey images (0..255). These are what "a VAE sample" usually shows: the
 // average of all binary images the decoder would draw from z, hence smooth and blurry.
 func (m *Model) Decode(z [][]float32) (*data.Images, error) {
-	out := &data.Images{Name: "vae-decoded", N: len(z), Height: 28, Width: 28, Channels: 1, NumClasses: 10,
-		Pixels: make([]uint8, 0, len(z)*784)}
-	for start := 0; start < len(z); start += graphBatch {
-		valid := min(graphBatch, len(z)-start)
-		flat := make([]float32, graphBatch*m.Latent)
-		for i := range valid {
-			if len(z[start+i]) != m.Latent {
-				return nil, fmt.Errorf("vae: decode: latent %d has %d dimensions, want %d", start+i, len(z[start+i]), m.Latent)
-			}
-			copy(flat[i*m.Latent:], z[start+i])
-		}
-		res, err := m.decodeExec.Call(tensors.FromFlatDataAndDimensions(flat, graphBatch, m.Latent))
-		if err != nil {
-			return nil, fmt.Errorf("vae: decode: %w", err)
-		}
-		for _, p := range tensors.MustCopyFlatData[float32](res[0])[:valid*784] {
-			out.Pixels = append(out.Pixels, uint8(math.Round(float64(min(max(p, 0), 1))*255)))
-		}
+	im, err := imagegen.Decode(m.decodeExec, z, m.Latent, graphBatch, imagegen.MNIST, 0, 1)
+	if err != nil {
+		return nil, fmt.Errorf("vae: %w", err)
 	}
-	return out, nil
+	return im, nil
 }
 
 // Samples draws n images from the model: z ~ N(0, I) (a PCG generator seeded with seed), then the
 // decoder's means. Binarize(samples, s) draws the binary images themselves.
 func (m *Model) Samples(n int, seed uint64) (*data.Images, error) {
-	r := rand.New(rand.NewPCG(seed, 0x5a3e))
-	z := make([][]float32, n)
-	for i := range z {
-		z[i] = make([]float32, m.Latent)
-		for j := range z[i] {
-			z[i][j] = float32(r.NormFloat64())
-		}
-	}
-	return m.Decode(z)
+	return m.Decode(imagegen.Latents(n, m.Latent, seed, 0x5a3e))
 }
 
 // Sample writes a PNG grid of n samples (decoder means) to path; the run's seed picks them.
 func (m *Model) Sample(n int, path string) error {
-	im, err := m.Samples(n, uint64(m.seed))
-	if err != nil {
-		return err
-	}
-	img, err := viz.Grid(im, nil, int(math.Ceil(math.Sqrt(float64(n)))), 2)
-	if err != nil {
-		return err
-	}
-	return viz.SavePNG(img, path)
+	return imagegen.WriteSamples(m, n, uint64(m.seed), path)
 }
 
 // Reconstruct encodes the binarized test images idx and decodes their means μ(x): the decoder's

@@ -23,7 +23,6 @@
 package vae
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/gomlx/compute"
@@ -36,82 +35,15 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
+	"github.com/iagen-course/iagen/lib/imagegen"
 	"github.com/iagen-course/iagen/lib/nn"
 	"github.com/iagen-course/iagen/lib/train"
 )
 
 func init() {
 	family.Register(family.Family{Name: "vae", Title: "variational autoencoder (binarized MNIST, ELBO, IWAE bound)",
-		Generative: true, New: func(o family.Options) (family.Model, error) { return New(o) }})
-}
-
-// Config of a VAE.
-type Config struct {
-	Arch     string  `json:"arch"`     // "mlp" or "conv"
-	Hidden   int     `json:"hidden"`   // width of each hidden Dense layer (mlp), of the Dense layer after the convolutions (conv)
-	Depth    int     `json:"depth"`    // hidden Dense layers in the encoder and in the decoder (mlp; BENCH.md: 1)
-	Channels int     `json:"channels"` // conv: channels of the first convolution (the second has twice as many)
-	Latent   int     `json:"latent"`   // dimension of z
-	Beta     float64 `json:"beta"`     // weight of the KL term (1: the ELBO)
-
-	Batch        int     `json:"batch"`
-	LearningRate float64 `json:"learning_rate"`
-	Steps        int     `json:"steps"`
-
-	// Evaluation: the IWAE bound with IWAEK importance samples on the first EvalImages test
-	// images (0: all 10,000), IWAEChunk samples (images × K) per graph call.
-	IWAEK      int `json:"iwae_k"`
-	EvalImages int `json:"eval_images"`
-	IWAEChunk  int `json:"iwae_chunk"`
-}
-
-// ProfileConfig returns the configuration of a profile:
-//
-//   - ci: the BENCH.md MLP, 600 steps (seconds), IWAE with K = 50 on 500 test images;
-//   - small: the BENCH.md MLP trained for 60k steps, IWAE K = 1000 on all 10,000 test
-//     images — BENCH.md's "pass" target (≤ 95 nats) on 2 CPU cores;
-//   - full: a wider, deeper MLP (784→500→500→50, mirrored) for 100k steps, toward the "stretch"
-//     target (≤ 88 nats: 87.4 measured, 16 minutes of training on 2 CPU cores);
-//   - bench: BENCH.md exactly (the MLP, batch 128, Adam 1e-3; 12k steps as PyTorch needs).
-func ProfileConfig(profile string) (Config, error) {
-	mlp := Config{Arch: "mlp", Hidden: 400, Depth: 1, Channels: 32, Latent: 20, Beta: 1,
-		Batch: 128, LearningRate: 1e-3, Steps: 12000, IWAEK: 1000, IWAEChunk: 10000}
-	switch profile {
-	case "ci":
-		c := mlp
-		c.Steps, c.IWAEK, c.EvalImages = 600, 50, 500
-		return c, nil
-	case "small":
-		c := mlp
-		c.Steps = 60000
-		return c, nil
-	case "full":
-		c := mlp
-		c.Hidden, c.Depth, c.Latent, c.Steps = 500, 2, 50, 100000
-		return c, nil
-	case "bench":
-		return mlp, nil
-	}
-	return Config{}, family.CheckProfile(profile)
-}
-
-// Check reports the first thing wrong with c.
-func (c Config) Check() error {
-	switch {
-	case c.Arch != "mlp" && c.Arch != "conv":
-		return fmt.Errorf("vae: arch %q: use \"mlp\" or \"conv\"", c.Arch)
-	case c.Hidden < 1 || c.Latent < 1 || c.Batch < 1 || c.Steps < 0:
-		return fmt.Errorf("vae: hidden (%d), latent (%d) and batch (%d) must be ≥ 1", c.Hidden, c.Latent, c.Batch)
-	case c.Arch == "mlp" && c.Depth < 1:
-		return fmt.Errorf("vae: depth %d: an MLP needs at least one hidden layer", c.Depth)
-	case c.Arch == "conv" && c.Channels < 1:
-		return fmt.Errorf("vae: channels %d must be ≥ 1", c.Channels)
-	case !(c.Beta >= 0) || !(c.LearningRate > 0):
-		return fmt.Errorf("vae: beta (%g) must be ≥ 0 and learning rate (%g) > 0", c.Beta, c.LearningRate)
-	case c.IWAEK < 1 || c.IWAEChunk < 1 || c.EvalImages < 0:
-		return fmt.Errorf("vae: iwae_k (%d) and iwae_chunk (%d) must be ≥ 1, eval_images (%d) ≥ 0", c.IWAEK, c.IWAEChunk, c.EvalImages)
-	}
-	return nil
+		Generative: true, New: func(o family.Options) (family.Model, error) { return New(o) },
+		Curves: []family.Curve{{Name: "loss", Title: "−ELBO por imagen (nats): reconstrucción y KL", Keys: []string{"neg_elbo", "recon", "kl"}}}})
 }
 
 // Model is a VAE being trained or used.
@@ -127,6 +59,7 @@ type Model struct {
 	encodeExec *train.Exec         // x → μ, log σ²
 	decodeExec *train.Exec         // z → Bernoulli means
 	iwaeExecs  map[int]*train.Exec // per samples-per-image k: x, RNG state → log-weights, log p(x|z), RNG state
+	scorer     *imagegen.Scorer    // scores decoded samples as every image family's
 }
 
 // New builds the VAE of opts.Profile (with opts.Overrides) and loads MNIST from opts.DataDir.
@@ -149,7 +82,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Config: cfg, seed: opts.Seed, backend: opts.Backend, store: model.NewStore(),
+	m := &Model{Config: cfg, seed: opts.Seed, backend: opts.Backend, store: model.NewStore(), scorer: imagegen.NewScorer(opts.Backend, opts.DataDir),
 		train: trainSet, test: Binarize(testSet, TestBinarizationSeed), iwaeExecs: map[int]*train.Exec{}}
 	// BENCH.md: Adam β1 0.9, β2 0.999, ε 1e-8 (GoMLX's default ε is 1e-7).
 	opt := optimizer.Adam().LearningRate(cfg.LearningRate).Betas(0.9, 0.999).Epsilon(1e-8).Done()
@@ -160,7 +93,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 			// Dynamic binarization: a fresh x_j ~ Bernoulli(grey level) every step.
 			xb := graph.ConvertDType(graph.LessThan(scope.RandomUniform(g, x.Shape()), x), dtypes.Float32)
 			noise := shapes.Make(dtypes.Float32, x.Shape().Dimensions[0], cfg.Latent)
-			eps := standardNormal(scope.RandomUniform(g, noise), scope.RandomUniform(g, noise))
+			eps := nn.StandardNormal(scope, g, noise)
 			recon, kl := m.negELBO(scope, xb, eps)
 			r, k := graph.ReduceAllMean(recon), graph.ReduceAllMean(kl)
 			loss := graph.Add(r, graph.MulScalar(k, cfg.Beta))
@@ -235,22 +168,6 @@ func (m *Model) negELBO(scope *model.Scope, x, eps *graph.Node) (recon, kl *grap
 	return recon, graph.ReduceSum(klPerDim(mu, logVar), -1)
 }
 
-// minUniform keeps log u₁ finite in standardNormal: 2⁻³² is the resolution of GoMLX's float32
-// RandomUniform (32 random bits / 2³²), and a normal float32 (it survives flush-to-zero).
-const minUniform = 1.0 / (1 << 32)
-
-// standardNormal turns two independent U[0, 1) arrays into N(0, 1) values of the same shape by the
-// Box–Muller transform (Box & Muller 1958): ε = √(−2 log u₁) · cos(2π u₂).
-//
-// It replaces graph.RandomNormal, which guards u₁ = 0 with max(u₁, the smallest denormal float32):
-// XLA on CPU flushes denormals to zero, so log 0 = −∞ gets through and about one value in 5·10⁸
-// comes out ±Inf or NaN (measured here) — enough to break an IWAE evaluation (5·10⁸ normals for
-// K = 1000 and 50 latents) or, once in a few runs, training. Here u₁ ≥ 2⁻³², so |ε| ≤ 6.7.
-func standardNormal(u1, u2 *graph.Node) *graph.Node {
-	r := graph.Sqrt(graph.MulScalar(graph.Log(graph.MaxScalar(u1, minUniform)), -2))
-	return graph.Mul(r, graph.Cos(graph.MulScalar(u2, 2*math.Pi)))
-}
-
 // klPerDim is KL(N(μ, σ²) ‖ N(0, 1)) for every latent dimension: ½ (μ² + σ² − 1 − log σ²),
 // shaped like μ.
 func klPerDim(mu, logVar *graph.Node) *graph.Node {
@@ -298,11 +215,5 @@ func (m *Model) Step(step int) (train.Metrics, error) {
 
 // Info describes the model for manifests.
 func (m *Model) Info() family.Info {
-	files := map[string]string{}
-	for _, fs := range []map[string]string{m.train.Files, m.test.Files} {
-		for k, v := range fs {
-			files[k] = v
-		}
-	}
-	return family.Info{Steps: m.Steps, Config: m.Config, Datasets: files, Params: train.TrainableParams(m.store), SampleExt: ".png"}
+	return family.Info{Steps: m.Steps, Config: m.Config, Datasets: data.FilesOf(m.train, m.test), Params: train.TrainableParams(m.store), SampleExt: ".png"}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/iagen-course/iagen/lib/backend"
 	"github.com/iagen-course/iagen/lib/family"
+	"github.com/iagen-course/iagen/lib/nn"
 	"github.com/iagen-course/iagen/lib/train"
 	"github.com/iagen-course/iagen/lib/train/traintest"
 )
@@ -476,7 +477,7 @@ func TestStandardNormal(t *testing.T) {
 		t.Fatal(err)
 	}
 	exec, err := train.NewEvalExec(b, model.NewStore(), nil, func(_ *model.Scope, in []*graph.Node) []*graph.Node {
-		return []*graph.Node{standardNormal(in[0], in[1])}
+		return []*graph.Node{nn.BoxMuller(in[0], in[1])}
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -501,7 +502,7 @@ func TestStandardNormal(t *testing.T) {
 		shape := shapes.Make(dtypes.Float32, 400000)
 		state, u1 := graph.RandomUniform(in[0], shape)
 		_, u2 := graph.RandomUniform(state, shape)
-		return []*graph.Node{standardNormal(u1, u2)}
+		return []*graph.Node{nn.BoxMuller(u1, u2)}
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -550,5 +551,37 @@ func TestEncoderDecoderAgreeOnXLACPU(t *testing.T) {
 					return append(out, traintest.Floats(res)...), err
 				}, 1e-4)
 		})
+	}
+}
+
+// TestRunFolderRoundTrip: a run trained into a folder, loaded and evaluated again gives the
+// same metrics (the kit's contract, lib/train/traintest) — among them the image metrics every
+// image family reports.
+func TestRunFolderRoundTrip(t *testing.T) {
+	cfg := tiny("mlp")
+	cfg.EvalSamples = 20
+	traintest.RunFolderRoundTrip(t, "vae", testBackend(t), cfg, 4, 10)
+}
+
+// TestReportsImageMetrics: the VAE's evaluation scores its samples as every image family does.
+func TestReportsImageMetrics(t *testing.T) {
+	cfg := tiny("mlp")
+	cfg.EvalSamples = 20
+	m := newModel(t, testBackend(t), cfg)
+	if _, err := m.Step(0); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := m.Evaluate(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"test_nll_nats", "fld", "fld_real_baseline", "kid", "precision", "recall", "density", "coverage", "classes_covered", "class_tv"} {
+		v, ok := ms.Get(k)
+		if !ok || math.IsNaN(v) {
+			t.Errorf("metric %s: %v (reported: %v)", k, v, ok)
+		}
+	}
+	if fld, _ := ms.Get("fld"); !(fld > 0) {
+		t.Errorf("an untrained VAE's samples should be far from the data: fld %v", fld)
 	}
 }

@@ -1,6 +1,7 @@
 // Package viz draws what the course shows: image grids of digits and samples, HTML tables,
-// and displays them live in a gonb notebook, with PNG files as the static fallback that reads
-// anywhere (GitHub, VS Code, a terminal user).
+// and charts — curves, scatter plots and heat maps, drawn with gonum/plot — and displays them
+// live in a gonb notebook, with PNG and SVG files as the static fallback that reads anywhere
+// (GitHub, VS Code, a terminal user).
 package viz
 
 import (
@@ -14,21 +15,23 @@ import (
 	"strings"
 
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/iagen-course/iagen/lib/atomicfile"
 	"github.com/iagen-course/iagen/lib/data"
-	"github.com/iagen-course/iagen/lib/train"
 	"github.com/janpfeifer/gonb/gonbui"
 )
 
-// Grid tiles the images idx of im (nil: the first rows·cols) into a grid with cols columns, each
-// image enlarged zoom times (nearest neighbour) and separated by a 1-pixel border. Grey-scale
-// sets give a grey image, 3-channel sets an RGB one.
+// Grid tiles the images idx of im (nil: all of them, in order) into a grid with cols columns
+// (0: about square), each image enlarged zoom times (nearest neighbour) and separated by a
+// 1-pixel border. Grey-scale sets give a grey image, 3-channel sets an RGB one. To draw a few
+// images of a large set, pass their indices.
 func Grid(im *data.Images, idx []int, cols, zoom int) (image.Image, error) {
 	if im == nil || im.N == 0 {
 		return nil, fmt.Errorf("viz.Grid: no images")
 	}
 	if idx == nil {
-		for i := range min(im.N, 64) {
-			idx = append(idx, i)
+		idx = make([]int, im.N)
+		for i := range idx {
+			idx[i] = i
 		}
 	}
 	if cols <= 0 {
@@ -96,7 +99,7 @@ func SavePNG(img image.Image, path string) error {
 	if err != nil {
 		return err
 	}
-	return train.WriteFileAtomic(path, b)
+	return atomicfile.Write(path, b)
 }
 
 // Show displays img in the notebook cell (as PNG); outside a notebook it does nothing.

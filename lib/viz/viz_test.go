@@ -33,6 +33,18 @@ func TestGridPlacesImagesAndZooms(t *testing.T) {
 	}
 }
 
+func TestGridNilIndexDrawsAllImages(t *testing.T) {
+	im := &data.Images{N: 100, Height: 3, Width: 2, Channels: 1, Pixels: make([]uint8, 100*6)}
+	img, err := Grid(im, nil, 10, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 10×10 cells of (2+1)×(3+1) pixels, plus the closing border.
+	if b := img.Bounds(); b.Dx() != 10*3+1 || b.Dy() != 10*4+1 {
+		t.Errorf("grid of %v, want 31×41 (100 cells)", b.Size())
+	}
+}
+
 func TestFromFloat32ClipsAndScales(t *testing.T) {
 	tt := tensors.FromFlatDataAndDimensions([]float32{-1, 0, 1, 2}, 1, 2, 2, 1)
 	im, err := FromFloat32(tt, -1, 1)

@@ -5,8 +5,11 @@ package traintest
 
 import (
 	"context"
+	"encoding/json"
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -158,5 +161,91 @@ func ProfilesAreValid[C any](t *testing.T, profile func(string) (C, error), chec
 	}
 	if _, err := profile("huge"); err == nil {
 		t.Error("unknown profile accepted")
+	}
+}
+
+// RunFolderRoundTrip is the contract of run folders (README, «The command line») for family name: it trains
+// the ci profile under overrides (a configuration, or a JSON object of some of its fields) for
+// steps steps into a folder with family.Train, checks the files the run leaves, then restores
+// the run with family.Load and evaluates it again, which must give the metrics the training
+// run reported (fields that measure time aside).
+func RunFolderRoundTrip(t *testing.T, name string, b compute.Backend, overrides any, steps, samples int) {
+	t.Helper()
+	raw, err := json.Marshal(overrides)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	r, err := family.Train(context.Background(), name, family.RunConfig{Options: family.Options{Backend: b, Profile: "ci",
+		Seed: 11, Overrides: raw}, Dir: dir, Steps: steps, Samples: samples, Progress: train.SilentProgress()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var met map[string]any
+	readJSON(t, filepath.Join(dir, "metrics.json"), &met)
+	for _, k := range []string{"family", "profile", "backend", "seed", "steps", "wall_seconds", "train_steps_per_second", "params"} {
+		if _, ok := met[k]; !ok {
+			t.Errorf("metrics.json has no %q", k)
+		}
+	}
+	if met["family"] != name || met["profile"] != "ci" || met["seed"] != 11.0 || met["steps"] != float64(steps) {
+		t.Errorf("metrics.json says family %v, profile %v, seed %v, steps %v; want %s, ci, 11, %d", met["family"], met["profile"], met["seed"], met["steps"], name, steps)
+	}
+	if p, _ := met["params"].(float64); p <= 0 || int(p) != r.Model.Info().Params {
+		t.Errorf("metrics.json params %v, the model has %d", met["params"], r.Model.Info().Params)
+	}
+	man, err := family.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(man.Datasets) == 0 || man.Backend.Config == "" || man.Seed != 11 || len(man.Command) == 0 || man.Steps != steps {
+		t.Errorf("manifest.json lacks what reproduces the run: datasets %v, backend %q, seed %d, command %v, steps %d",
+			man.Datasets, man.Backend.Config, man.Seed, man.Command, man.Steps)
+	}
+	for file, sum := range man.Datasets {
+		if len(sum) != 64 || strings.Trim(sum, "0123456789abcdef") != "" {
+			t.Errorf("manifest.json: dataset %s has SHA-256 %q", file, sum)
+		}
+	}
+	if samples > 0 {
+		if fi, err := os.Stat(filepath.Join(dir, "samples"+r.Model.Info().SampleExt)); err != nil || fi.Size() == 0 {
+			t.Errorf("no samples written: %v", err)
+		}
+	}
+
+	loaded, err := family.Load(name, dir, family.Options{Backend: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(r.Model.Info().Config)
+	got, _ := json.Marshal(loaded.Model.Info().Config)
+	if string(got) != string(want) || loaded.Step != steps || loaded.Manifest.Profile != "ci" {
+		t.Fatalf("loaded run differs: step %d (want %d), profile %q, config %s, want %s", loaded.Step, steps, loaded.Manifest.Profile, got, want)
+	}
+	again, err := loaded.Evaluate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again) == 0 {
+		t.Fatal("the loaded run reports no evaluation metric")
+	}
+	for _, m := range again {
+		if strings.HasSuffix(m.Name, "_seconds") {
+			continue
+		}
+		if v, ok := met[m.Name].(float64); !ok || v != m.Value {
+			t.Errorf("%s: %v after training, %v when the loaded run is evaluated again", m.Name, met[m.Name], m.Value)
+		}
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 }

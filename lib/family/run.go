@@ -1,0 +1,198 @@
+package family
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/iagen-course/iagen/lib/backend"
+	"github.com/iagen-course/iagen/lib/train"
+)
+
+// RunConfig says how to train a family into a run folder.
+type RunConfig struct {
+	// Options build the model. On Resume the run's own profile (when Profile is "") and its
+	// saved configuration are used, under any Overrides.
+	Options
+	Dir             string // the run folder; "" keeps nothing on disk
+	Resume          bool   // continue the run in Dir from its newest checkpoint
+	Steps           int    // total steps; 0: the profile's
+	EvalEvery       int    // steps between evaluations; 0: only at the end
+	CheckpointEvery int    // steps between checkpoints; 0: about ten per run
+	LogEvery        int    // steps between records of log.jsonl; 0: about 200 per run
+	Samples         int    // samples written to Dir/samples.png or .txt at the end; 0: none
+	Progress        train.Progress
+}
+
+// Run is a family's model trained into, or restored from, a run folder, with the profile, seed
+// and configuration it was trained with.
+type Run struct {
+	Family   string
+	Dir      string
+	Model    Model
+	Manifest train.Manifest
+	Step     int           // training steps behind the model's weights
+	Result   *train.Result // the training's result (Train only)
+}
+
+// Train builds the model of family name and trains it with the harness (train.Run) into
+// rc.Dir: metrics.json, manifest.json (with the datasets' SHA-256), log.jsonl, checkpoint/, and
+// rc.Samples samples.
+func Train(ctx context.Context, name string, rc RunConfig) (*Run, error) {
+	if rc.Resume && rc.Dir != "" {
+		profile, saved, _, err := train.SavedRunConfig(rc.Dir)
+		if err != nil {
+			return nil, err
+		}
+		if rc.Profile == "" {
+			rc.Profile = profile
+		}
+		var ov Overrides
+		if err := ov.Underlay(rc.Overrides, "overrides"); err != nil {
+			return nil, err
+		}
+		if err := ov.Underlay(saved, rc.Dir+": saved configuration"); err != nil {
+			return nil, err
+		}
+		rc.Overrides = ov.JSON()
+	}
+	m, err := Build(name, rc.Options)
+	if err != nil {
+		return nil, err
+	}
+	info := m.Info()
+	if rc.Steps <= 0 {
+		rc.Steps = info.Steps
+	}
+	if rc.CheckpointEvery <= 0 {
+		rc.CheckpointEvery = max(1, rc.Steps/10)
+	}
+	res, err := train.Run(ctx, m, train.Config{Steps: rc.Steps, Seed: rc.Seed, Dir: rc.Dir, Resume: rc.Resume,
+		CheckpointEvery: rc.CheckpointEvery, EvalEvery: rc.EvalEvery, LogEvery: rc.LogEvery, Progress: rc.Progress,
+		Family: name, Profile: rc.Profile, Backend: backend.Describe(rc.Backend), ModelConfig: info.Config,
+		Datasets: info.Datasets})
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{Family: name, Dir: rc.Dir, Model: m, Step: res.Steps, Result: res, Manifest: train.Manifest{Family: name,
+		Profile: rc.Profile, Seed: rc.Seed, Steps: res.Steps, Config: info.Config, Datasets: info.Datasets}}
+	if rc.Dir != "" && rc.Samples > 0 {
+		if _, err := r.Sample(rc.Samples, "", nil); err != nil {
+			return r, fmt.Errorf("samples: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// ReadManifest reads dir/manifest.json, the record a finished run leaves.
+func ReadManifest(dir string) (train.Manifest, error) {
+	var man train.Manifest
+	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return man, fmt.Errorf("%s is not a finished run folder (no manifest.json): train into it first (iagen train … --out %s)", dir, dir)
+	}
+	if err := json.Unmarshal(raw, &man); err != nil {
+		return man, fmt.Errorf("%s/manifest.json: %w", dir, err)
+	}
+	return man, nil
+}
+
+// Load rebuilds the model of the finished run in dir — its family, profile, seed and the
+// configuration it trained with, from its manifest — and restores its newest checkpoint.
+// opts gives the backend and the data folder; its profile, seed and overrides are ignored.
+func Load(name, dir string, opts Options) (*Run, error) {
+	man, err := ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	if man.Family != "" && man.Family != name {
+		return nil, fmt.Errorf("%s holds a %s run, not %s", dir, man.Family, name)
+	}
+	opts.Profile, opts.Seed, opts.Overrides = man.Profile, man.Seed, nil
+	if man.Config != nil {
+		if opts.Overrides, err = json.Marshal(man.Config); err != nil {
+			return nil, fmt.Errorf("%s/manifest.json: config: %w", dir, err)
+		}
+	}
+	m, err := Build(name, opts)
+	if err != nil {
+		return nil, err
+	}
+	ck, _, _, ok, err := train.LoadLatestCheckpoint(filepath.Join(dir, "checkpoint"), m.Store())
+	if err == nil && !ok {
+		err = fmt.Errorf("no checkpoint in %s/checkpoint", dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Run{Family: name, Dir: dir, Model: m, Manifest: man, Step: ck.Step}, nil
+}
+
+// Evaluate evaluates the run's model again and writes the result into dir/metrics.json (the
+// other fields are kept). It returns the new metrics.
+func (r *Run) Evaluate() (train.Metrics, error) {
+	ev, ok := r.Model.(train.Evaluator)
+	if !ok {
+		return nil, fmt.Errorf("family %s has no evaluation", r.Family)
+	}
+	ms, err := ev.Evaluate(r.Step)
+	if err != nil {
+		return nil, err
+	}
+	if r.Dir == "" {
+		return ms, nil
+	}
+	path := filepath.Join(r.Dir, "metrics.json")
+	out := map[string]any{}
+	if raw, err := os.ReadFile(path); err == nil {
+		_ = json.Unmarshal(raw, &out)
+	}
+	out["family"], out["profile"], out["seed"], out["steps"] = r.Family, r.Manifest.Profile, r.Manifest.Seed, r.Step
+	out["params"] = r.Model.Info().Params
+	for _, x := range ms {
+		out[x.Name] = x.Value
+	}
+	return ms, train.WriteJSON(path, out)
+}
+
+// Sample writes n samples to path (a PNG grid or text; "" means dir/samples.png or .txt) with
+// the sampling options given (a JSON object of the family's SamplingConfig fields, e.g.
+// {"temperature": 0.8}), and returns the path written.
+func (r *Run) Sample(n int, path string, options json.RawMessage) (string, error) {
+	s, ok := r.Model.(Sampler)
+	if !ok {
+		return "", fmt.Errorf("family %s does not generate samples", r.Family)
+	}
+	if n <= 0 {
+		return "", fmt.Errorf("the number of samples must be > 0, got %d", n)
+	}
+	if err := ApplySampling(r.Model, options); err != nil {
+		return "", err
+	}
+	if path == "" {
+		path = filepath.Join(r.Dir, "samples"+r.Model.Info().SampleExt)
+	}
+	return path, s.Sample(n, path)
+}
+
+// SamplingOptions is implemented by models whose sampler has options (a temperature, top-k,
+// a diffusion sampler and its number of steps), which `iagen sample --set` changes:
+// SetSampling takes a JSON object of some of them (decode it with Decode, so that an unknown
+// field is an error naming it) and validates the result.
+type SamplingOptions interface {
+	SetSampling(options json.RawMessage) error
+}
+
+// ApplySampling sets the sampling options of m from the JSON object options.
+func ApplySampling(m Model, options json.RawMessage) error {
+	if len(options) == 0 || string(options) == "null" {
+		return nil
+	}
+	so, ok := m.(SamplingOptions)
+	if !ok {
+		return fmt.Errorf("this family's sampler has no options (got %s)", options)
+	}
+	return so.SetSampling(options)
+}

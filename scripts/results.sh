@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Re-runs the published `small` results (results/<family>/small): trains each family into
+# runs/<family> (resuming a run that was interrupted; a finished run is kept), evaluates it,
+# and publishes its metrics, manifest, log, samples and curves — no checkpoints.
+#
+#   scripts/results.sh [family ...]      (default: every family below, in order; `make results`)
+#
+# Each run takes both CPU cores: they run one after another. On 2 cores: classifier ~4 min,
+# gan ~50 min, gpt ~20 min, vae ~15 min (BENCH.md).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export GOMLX_NO_AUTO_INSTALL=1 GODEBUG=asyncpreemptoff=1
+
+# The command of each published run, as its manifest.json records it.
+declare -A TRAIN=(
+  [classifier]="train classifier --profile small --out runs/classifier"
+  [gan]="train gan --profile small --eval-every 5000 --out runs/gan"
+  [gpt]="train gpt --profile small --eval-every 1000 --out runs/gpt"
+  [vae]="train vae --profile small --out runs/vae"
+)
+ORDER=(classifier gan gpt vae)
+
+families=("$@")
+[[ ${#families[@]} -gt 0 ]] || families=("${ORDER[@]}")
+for f in "${families[@]}"; do
+  [[ -n ${TRAIN[$f]:-} ]] || { echo "results.sh: no published run for family $f (have: ${ORDER[*]})" >&2; exit 2; }
+done
+
+for f in "${families[@]}"; do
+  dir=runs/$f
+  if [[ -f $dir/manifest.json ]]; then
+    echo "==> $f: $dir is finished; re-evaluating it"
+    bin/iagen eval "$f" --from "$dir"
+  else
+    resume=()
+    [[ -d $dir/checkpoint ]] && resume=(--resume)
+    echo "==> $f: bin/iagen ${TRAIN[$f]} ${resume[*]}"
+    # shellcheck disable=SC2086 # the command is a list of words
+    bin/iagen ${TRAIN[$f]} "${resume[@]}"
+  fi
+  bin/iagen publish "$f" --from "$dir"
+done
