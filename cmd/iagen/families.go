@@ -1,9 +1,4 @@
 package main
 
-// Every family registers itself with lib/family when imported.
-import (
-	_ "github.com/iagen-course/iagen/lib/classifier"
-	_ "github.com/iagen-course/iagen/lib/gan"
-	_ "github.com/iagen-course/iagen/lib/gpt"
-	_ "github.com/iagen-course/iagen/lib/vae"
-)
+// Every family registers itself with lib/family when imported; lib/family/all imports them all.
+import _ "github.com/iagen-course/iagen/lib/family/all"

@@ -34,7 +34,7 @@
 //     imagegen.Generator and scores with imagegen.Scorer; a sampler with options implements
 //     SamplingOptions).
 //  2. One registration line in its init: family.Register(family.Family{Name, Title, Generative,
-//     New, Curves}), and a blank import in cmd/iagen/families.go.
+//     New, Curves}), and a blank import in lib/family/all (the CLI and the notebooks import it).
 //  3. Tests calling the contract checks of lib/train/traintest: ProfilesAreValid,
 //     ResumeMatchesUninterrupted, AgreesAcrossBackends and RunFolderRoundTrip; plus the loss
 //     against an independent computation and a ci run that beats a trivial baseline.

@@ -19,7 +19,8 @@ type RunConfig struct {
 	Dir             string // the run folder; "" keeps nothing on disk
 	Resume          bool   // continue the run in Dir from its newest checkpoint
 	Steps           int    // total steps; 0: the profile's
-	EvalEvery       int    // steps between evaluations; 0: only at the end
+	EvalEvery       int    // steps between evaluations; 0: Evaluations, else only at the end
+	Evaluations     int    // with EvalEvery 0: evaluations spread evenly over the run, the last at the end
 	CheckpointEvery int    // steps between checkpoints; 0: about ten per run
 	LogEvery        int    // steps between records of log.jsonl; 0: about 200 per run
 	Samples         int    // samples written to Dir/samples.png or .txt at the end; 0: none
@@ -68,6 +69,9 @@ func Train(ctx context.Context, name string, rc RunConfig) (*Run, error) {
 	}
 	if rc.CheckpointEvery <= 0 {
 		rc.CheckpointEvery = max(1, rc.Steps/10)
+	}
+	if rc.EvalEvery <= 0 && rc.Evaluations > 1 {
+		rc.EvalEvery = max(1, rc.Steps/rc.Evaluations)
 	}
 	res, err := train.Run(ctx, m, train.Config{Steps: rc.Steps, Seed: rc.Seed, Dir: rc.Dir, Resume: rc.Resume,
 		CheckpointEvery: rc.CheckpointEvery, EvalEvery: rc.EvalEvery, LogEvery: rc.LogEvery, Progress: rc.Progress,
