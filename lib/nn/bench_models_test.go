@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
@@ -204,6 +205,7 @@ func BenchmarkUNetStep(b *testing.B) {
 	builds := 0
 	exec := model.MustNewExec(goBackend(b), store, func(root *model.Scope, x0, eps, t *graph.Node) *graph.Node {
 		builds++
+		root.SetParam(ParamNativeConv, benchNativeConv())
 		root.Store().SetTraining(x0.Graph(), true)
 		loss := ddpmLoss(root, x0, eps, t, sab, s1ab)
 		opt.UpdateGraph(root, x0.Graph(), loss)
@@ -278,6 +280,7 @@ func BenchmarkRealNVPStep(b *testing.B) {
 	builds := 0
 	exec := model.MustNewExec(goBackend(b), store, func(root *model.Scope, x, u *graph.Node) *graph.Node {
 		builds++
+		root.SetParam(ParamNativeConv, benchNativeConv())
 		root.Store().SetTraining(x.Graph(), true)
 		loss := flowBitsPerDim(realNVP(root, graph.Add(x, u), 8))
 		opt.UpdateGraph(root, x.Graph(), loss)
@@ -285,3 +288,7 @@ func BenchmarkRealNVPStep(b *testing.B) {
 	})
 	benchStep(b, exec, &builds, randPixels(1, batch, 28, 28, 1), randUniform(2, 0, 1, batch, 28, 28, 1))
 }
+
+// benchNativeConv is whether the U-Net and RealNVP benchmarks let Conv2D use the backend's own
+// convolution (ParamNativeConv): IAGEN_NN_NATIVE_CONV=1.
+func benchNativeConv() bool { return os.Getenv("IAGEN_NN_NATIVE_CONV") == "1" }

@@ -1,6 +1,9 @@
 package nn
 
 import (
+	"os"
+
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
@@ -27,8 +30,17 @@ func Conv2D(scope *model.Scope, x *graph.Node, outChannels, kernel, stride, padd
 	cin := x.Shape().Dimensions[3]
 	w := scope.VariableWithShape("weights", shapes.Make(x.DType(), kernel, kernel, cin, outChannels)).NodeValue(x.Graph())
 	b := scope.VariableWithShape("biases", shapes.Make(x.DType(), outChannels)).NodeValue(x.Graph())
+	if model.GetParamOr(scope, ParamNativeConv, false) && NativeConvolutions(x.Graph().Backend()) {
+		return nativeConv2D(x, w, b, stride, padding)
+	}
 	return Conv2DWithKernel(x, w, b, stride, padding)
 }
+
+// ParamNativeConv is the scope hyperparameter (a bool, false by default) that lets Conv2D use
+// the backend's own convolution where NativeConvolutions says it is faster. A family sets it on
+// its root scope (scope.SetParam(nn.ParamNativeConv, true)); the results a family has published
+// were measured with the convolution it used then, so switching one is a re-measurement.
+const ParamNativeConv = "nn_native_conv"
 
 // Conv2DWithKernel is the functional form of Conv2D: it convolves x [B, H, W, Cin] with an
 // explicit kernel [K, K, Cin, Cout] (graph.Convolve's channels-last layout) and adds bias
@@ -89,6 +101,39 @@ func Conv2DWithKernel(x, kernel, bias *graph.Node, stride, padding int) *graph.N
 			dw := graph.Reshape(dwMat, k, k, cin, cout)
 			return []*graph.Node{dx, dw}
 		})
+}
+
+// nativeConvBackends are the backends whose own convolution (graph.Convolve) Conv2D uses when
+// ParamNativeConv is set: XLA's (oneDNN/Eigen kernels on CPU, cuDNN on GPU), much faster there than im2col built
+// from graph ops. The go backend's is slower than im2col. graph.Convolve's gradients are right
+// for odd kernels on every backend and wrong with respect to the input for even ones (see
+// TestNativeConvolveGradients and knownbugs_test.go), so even kernels are zero-padded to odd.
+var nativeConvBackends = map[string]bool{"xla": true}
+
+// NativeConvolutions reports whether Conv2DWithKernel uses backend b's own convolution.
+func NativeConvolutions(b compute.Backend) bool {
+	return b != nil && nativeConvBackends[b.Name()] && os.Getenv("ZZ_IM2COL") == ""
+}
+
+// nativeConv2D is Conv2DWithKernel computed by graph.Convolve. An even K×K kernel becomes (K+1)×(K+1)
+// with a last row and column of zeros and the input padded by (p, p+1): the extra tap only
+// ever multiplies zeros, the output is the same, and the gradients are those of an odd kernel.
+func nativeConv2D(x, kernel, bias *graph.Node, stride, padding int) *graph.Node {
+	k := kernel.Shape().Dimensions[0]
+	pad := [2]int{padding, padding}
+	if k%2 == 0 {
+		d := kernel.Shape().Dimensions
+		zeroRow := graph.Zeros(kernel.Graph(), shapes.Make(kernel.DType(), 1, k, d[2], d[3]))
+		kernel = graph.Concatenate([]*graph.Node{kernel, zeroRow}, 0)
+		zeroCol := graph.Zeros(kernel.Graph(), shapes.Make(kernel.DType(), k+1, 1, d[2], d[3]))
+		kernel = graph.Concatenate([]*graph.Node{kernel, zeroCol}, 1)
+		pad[1]++
+	}
+	y := graph.Convolve(x, kernel).StridePerAxis(stride, stride).PaddingPerDim([][2]int{pad, pad}).Done()
+	if bias == nil {
+		return y
+	}
+	return graph.Add(y, graph.Reshape(bias, 1, 1, 1, bias.Shape().Dimensions[0]))
 }
 
 // conv2DByOutputTaps computes a stride-1 convolution with fewer output than input channels

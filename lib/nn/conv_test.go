@@ -6,6 +6,7 @@ import (
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/iagen-course/iagen/lib/nn/nntest"
 )
@@ -291,5 +292,63 @@ func TestTrainingStepCompilesOnce(t *testing.T) {
 	}
 	if !(last < first) {
 		t.Errorf("loss did not decrease over 5 SGD steps: %g → %g", first, last)
+	}
+}
+
+// TestNativeConvolveGradients: graph.Convolve's gradients match finite differences for the odd
+// kernels Conv2D hands it (1×1, 3×3 with strides 1 and 2, 5×5) on the test backend
+// (IAGEN_NN_BACKEND=xla:cpu checks XLA's; TestLayersAgreeOnXLACPU checks it in every run), and
+// nativeConv2D — even kernels zero-padded to odd — matches the im2col Conv2DWithKernel and
+// its finite differences.
+func TestNativeConvolveGradients(t *testing.T) {
+	for _, c := range []struct{ k, s, p, h int }{{1, 1, 0, 5}, {3, 1, 1, 7}, {3, 2, 1, 7}, {3, 2, 1, 8}, {3, 1, 0, 6}, {5, 1, 2, 6}} {
+		t.Run(fmt.Sprintf("graph.Convolve k%d s%d p%d", c.k, c.s, c.p), func(t *testing.T) {
+			nntest.GradCheck(t, goBackend(t), func(xs []*graph.Node) *graph.Node {
+				return graph.Convolve(xs[0], xs[1]).StridePerAxis(c.s, c.s).PaddingPerDim([][2]int{{c.p, c.p}, {c.p, c.p}}).Done()
+			}, 1e-8, nntest.Rand(1, 2, c.h, c.h, 3), nntest.Rand(2, c.k, c.k, 3, 4))
+		})
+	}
+	for _, c := range []struct{ k, s, p, h int }{{3, 1, 1, 7}, {3, 2, 1, 8}, {4, 2, 1, 8}, {4, 1, 2, 5}, {2, 2, 0, 6}} {
+		t.Run(fmt.Sprintf("nativeConv2D k%d s%d p%d", c.k, c.s, c.p), func(t *testing.T) {
+			x, kernel, bias := nntest.Rand(1, 2, c.h, c.h, 3), nntest.Rand(2, c.k, c.k, 3, 4), nntest.Rand(3, 4)
+			native := func(xs []*graph.Node) *graph.Node { return nativeConv2D(xs[0], xs[1], xs[2], c.s, c.p) }
+			got := run1(t, native, x, kernel, bias)
+			want := run1(t, func(xs []*graph.Node) *graph.Node { return Conv2DWithKernel(xs[0], xs[1], xs[2], c.s, c.p) }, x, kernel, bias)
+			if !got.Shape().Equal(want.Shape()) {
+				t.Fatalf("shape %s, Conv2DWithKernel gives %s", got.Shape(), want.Shape())
+			}
+			if d := nntest.MaxAbsDiff(got, want); !(d < 1e-10) {
+				t.Errorf("max |native - im2col| = %g", d)
+			}
+			nntest.GradCheck(t, goBackend(t), native, 1e-8, x, kernel, bias)
+		})
+	}
+}
+
+// TestConv2DNativeParam: with ParamNativeConv set, Conv2D gives the same values on a backend
+// with native convolutions, and NativeConvolutions names only XLA.
+func TestConv2DNativeParam(t *testing.T) {
+	if NativeConvolutions(nil) {
+		t.Error("no backend has native convolutions")
+	}
+	x := nntest.RandF32(1, 2, 8, 8, 3)
+	conv := func(native bool) *tensors.Tensor {
+		store := model.NewStore()
+		_ = store.SetRNGStateFromSeed(3)
+		exec, err := model.NewExec(goBackend(t), store, func(scope *model.Scope, x *graph.Node) *graph.Node {
+			scope.SetParam(ParamNativeConv, native)
+			return Conv2D(scope, x, 4, 3, 2, 1)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Call(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out[0]
+	}
+	if d := nntest.MaxAbsDiff(conv(true), conv(false)); !(d < 1e-5) {
+		t.Errorf("Conv2D with and without ParamNativeConv differ by %g", d)
 	}
 }

@@ -6,19 +6,16 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/iagen-course/iagen/lib/backend"
+	"github.com/iagen-course/iagen/lib/backend/backendtest"
 	"github.com/iagen-course/iagen/lib/nn/nntest"
 )
 
 // TestLayersAgreeOnXLACPU checks every layer on XLA's CPU backend, when its plugin is
 // installed: the forward values equal the go backend's, and the gradients pass the same
-// finite-difference check. Without a plugin it is skipped, visibly.
+// finite-difference check. Without a plugin it is skipped, visibly — unless setup installed
+// one here (backendtest.XLACPU).
 func TestLayersAgreeOnXLACPU(t *testing.T) {
-	xla, err := backend.New("xla:cpu")
-	if err != nil {
-		t.Skipf("xla:cpu unavailable, layers checked on the go backend only: %v", err)
-	}
-	defer xla.Finalize()
+	xla := backendtest.XLACPU(t)
 	goB := goBackend(t)
 	cases := []struct {
 		name   string
@@ -31,6 +28,10 @@ func TestLayersAgreeOnXLACPU(t *testing.T) {
 			[]*tensors.Tensor{nntest.Rand(4, 2, 6, 6, 2), nntest.Rand(5, 3, 3, 2, 3)}},
 		{"ConvTranspose2D k4 s2 p1", func(x []*graph.Node) *graph.Node { return ConvTranspose2DWithKernel(x[0], x[1], x[2], 2, 1) },
 			[]*tensors.Tensor{nntest.Rand(6, 2, 4, 4, 3), nntest.Rand(7, 4, 4, 3, 2), nntest.Rand(8, 2)}},
+		{"nativeConv2D k3 s2 p1", func(x []*graph.Node) *graph.Node { return nativeConv2D(x[0], x[1], x[2], 2, 1) },
+			[]*tensors.Tensor{nntest.Rand(13, 2, 8, 8, 3), nntest.Rand(14, 3, 3, 3, 4), nntest.Rand(15, 4)}},
+		{"nativeConv2D k4 s2 p1", func(x []*graph.Node) *graph.Node { return nativeConv2D(x[0], x[1], nil, 2, 1) },
+			[]*tensors.Tensor{nntest.Rand(16, 2, 8, 8, 2), nntest.Rand(17, 4, 4, 2, 3)}},
 		{"Upsample2x", func(x []*graph.Node) *graph.Node { return Upsample2x(x[0]) },
 			[]*tensors.Tensor{nntest.Rand(9, 2, 3, 3, 2)}},
 		{"GroupNorm", func(x []*graph.Node) *graph.Node { return GroupNormWith(x[0], 2, x[1], x[2], 1e-5) },
@@ -71,7 +72,7 @@ func TestLayersAgreeOnXLACPU(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if d := nntest.MaxAbsDiff(outs[0], outs[1]); d > 1e-9 {
+			if d := nntest.MaxAbsDiff(outs[0], outs[1]); !(d <= 1e-9) {
 				t.Errorf("go and xla:cpu forward values differ by %g", d)
 			}
 			fresh := make([]*tensors.Tensor, len(tc.inputs))
