@@ -54,5 +54,20 @@ data: build
 	bin/iagen data fetch
 	bin/iagen data verify
 
+FUZZTIME ?= 20s
+
+## fuzz: every fuzz target of the Go tests (each `func FuzzX` of a _test.go) for FUZZTIME each
+## (default 20s); a failing input is kept in the package's testdata/fuzz/FuzzX/ and the target
+## named at the end
+fuzz:
+	@failed=""; \
+	for f in $$(grep -rl --include='*_test.go' '^func Fuzz' lib cmd | sort); do \
+	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+	    echo "== $$name (./$$(dirname "$$f"), $(FUZZTIME))"; \
+	    go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "./$$(dirname "$$f")" || failed="$$failed $$name"; \
+	  done; \
+	done; \
+	if [[ -n $$failed ]]; then echo "fuzz: failing inputs found by:$$failed (see testdata/fuzz/)" >&2; exit 1; fi
+
 clean:
 	rm -rf bin

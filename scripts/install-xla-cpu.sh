@@ -10,9 +10,16 @@
 # Apache-2.0, with its third-party notices in the wheel's dist-info/licenses/. It is installed
 # with --no-deps: its metadata asks for jax, which the plugin does not need.
 #
-# Idempotent. Prints the plugin's absolute path on the last line of standard output. Where the
-# install is impossible (no network, no wheel for this platform, no python3) it says so and
-# exits 0, so that setup goes on with the pure-Go backend.
+# Idempotent. Prints the plugin's absolute path on the last line of standard output, and
+# records it in VENV/.iagen-xla-cpu (the marker lib/backend.XLACPUInstalled reads): on a machine
+# with the marker, tests that need xla:cpu fail when it does not load instead of skipping.
+#
+# On a platform with no wheel (anything but Linux x86-64) it says so and exits 0: setup goes on
+# with the pure-Go backend. Where the install fails on a platform that has one (no network, no
+# python3, a wheel whose SHA-256 differs) it exits 1 with a one-line reason, so that setup —
+# and `make test`, which runs setup first — fails instead of silently testing less. (Skip the
+# plugin on purpose with IAGEN_SETUP_SKIP_XLA=1 in setup, and delete the marker if an earlier
+# install left one.)
 set -euo pipefail
 
 PKG=lammps-jax-pjrt-cpu
@@ -25,10 +32,25 @@ SO_SHA256=ad1309ac822b1b24d51b7f9947c7c9fa9ef5d67f390584cbc3d1fa2428fed9c2
 
 VENV=${1:-.venv}
 
+MARKER=$VENV/.iagen-xla-cpu
+
+# skip: nothing to install on this platform.
 skip() {
 	echo "install-xla-cpu: $*" >&2
 	echo "install-xla-cpu: XLA CPU plugin not installed; GoMLX will use the pure-Go backend (\"go\")." >&2
 	exit 0
+}
+
+# fail: the install was possible and did not happen.
+fail() {
+	echo "install-xla-cpu: XLA CPU plugin not installed: $*" >&2
+	exit 1
+}
+
+# installed SO: records the plugin in the marker and prints its path.
+installed() {
+	printf '%s %s\n' "$SO_SHA256" "$1" >"$MARKER"
+	echo "$1"
 }
 
 case "$(uname -s)/$(uname -m)" in
@@ -51,14 +73,14 @@ installed_plugin() {
 so=$(installed_plugin)
 if [[ -n "$so" ]]; then
 	echo "install-xla-cpu: $PKG $VERSION already installed in $VENV" >&2
-	echo "$so"
+	installed "$so"
 	exit 0
 fi
 
 if [[ ! -x "$VENV/bin/python" ]]; then
-	command -v python3 >/dev/null || skip "python3 not found, cannot create $VENV"
+	command -v python3 >/dev/null || fail "python3 not found, cannot create $VENV"
 	echo "install-xla-cpu: creating virtual environment $VENV" >&2
-	python3 -m venv "$VENV" || skip "could not create the virtual environment $VENV"
+	python3 -m venv "$VENV" || fail "could not create the virtual environment $VENV"
 fi
 
 tmp=$(mktemp -d)
@@ -70,10 +92,10 @@ echo "install-xla-cpu: installing $PKG==$VERSION ($WHEEL, sha256 $WHEEL_SHA256) 
 if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
 	--only-binary=:all: --require-hashes --retries 2 --timeout 60 \
 	-r "$tmp/requirements.txt" >&2; then
-	skip "pip could not install $PKG==$VERSION (no access to the package index, or the wheel's SHA-256 differs from the pinned one: see pip's message above)"
+	fail "pip could not install $PKG==$VERSION (no access to the package index, or the wheel's SHA-256 differs from the pinned one: see pip's message above)"
 fi
 
 so=$(installed_plugin)
-[[ -n "$so" ]] || skip "$PKG installed, but $SO_NAME with SHA-256 $SO_SHA256 was not found under $VENV"
+[[ -n "$so" ]] || fail "$PKG installed, but $SO_NAME with SHA-256 $SO_SHA256 was not found under $VENV"
 echo "install-xla-cpu: installed; use it with GOMLX_BACKEND=xla:cpu" >&2
-echo "$so"
+installed "$so"

@@ -162,7 +162,11 @@ step "XLA CPU plugin (scripts/install-xla-cpu.sh)"
 if [[ ${IAGEN_SETUP_SKIP_XLA:-} == 1 ]]; then
   info "skipped (IAGEN_SETUP_SKIP_XLA=1): the pure-Go backend will be used"
 else
-  bash scripts/install-xla-cpu.sh "$VENV" | sed 's/^/    /'
+  # A platform without the wheel is skipped (exit 0); a failed install stops setup, in one line:
+  # the tests would otherwise run on the go backend only and pass.
+  xla_out=$(bash scripts/install-xla-cpu.sh "$VENV") ||
+    die "the XLA CPU plugin did not install (the reason is above); fix it and rerun, or set IAGEN_SETUP_SKIP_XLA=1 to use the pure-Go backend only"
+  [[ -z $xla_out ]] || info "$xla_out"
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -217,6 +217,24 @@ func FindPlugin(name string) (path string, searched []string) {
 	return "", searched
 }
 
+// XLACPUMarkerName is the file that scripts/install-xla-cpu.sh writes into the checkout's .venv
+// once it has installed the pinned XLA CPU plugin (it holds the plugin's path). It tells tests
+// that this machine is meant to have xla:cpu: there a backend that does not load is a failure,
+// not a reason to skip (see lib/backend/backendtest).
+const XLACPUMarkerName = ".iagen-xla-cpu"
+
+// XLACPUInstalled reports whether setup installed the XLA CPU plugin in this checkout: the path
+// of its marker (.venv/.iagen-xla-cpu under CheckoutRoot; "" outside a checkout) and whether
+// the marker is there. It does not check the plugin itself: New("xla:cpu") does.
+func XLACPUInstalled() (marker string, ok bool) {
+	root := CheckoutRoot()
+	if root == "" {
+		return "", false
+	}
+	marker = filepath.Join(root, ".venv", XLACPUMarkerName)
+	return marker, isFile(marker)
+}
+
 // sitePackages lists the Python package folders where pip may have put a PJRT plugin: the
 // active virtual environment, this checkout's .venv, the user's and the system's.
 func sitePackages() []string {

@@ -11,16 +11,17 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/iagen-course/iagen/lib/backend"
+	"github.com/iagen-course/iagen/lib/backend/backendtest"
 )
 
-// xlaCPU returns the xla:cpu backend and the go backend, or skips the test when no PJRT CPU
-// plugin is installed on this machine.
+// xlaCPU returns the xla:cpu backend and the go backend. Without a PJRT CPU plugin the test is
+// skipped, unless setup installed one here: then it fails (backendtest.XLACPU).
 func xlaCPU(t *testing.T) (xla, goB compute.Backend) {
 	t.Helper()
+	xla = backendtest.XLACPU(t)
 	path, searched := backend.FindPlugin("cpu")
 	if path == "" {
-		t.Skipf("xla:cpu: no PJRT CPU plugin installed (scripts/install-xla-cpu.sh); looked in %s",
-			strings.Join(searched, ", "))
+		t.Fatalf("xla:cpu loaded, but FindPlugin(cpu) finds no plugin (looked in %s)", strings.Join(searched, ", "))
 	}
 	config, err := backend.Resolve("xla:cpu")
 	if err != nil {
@@ -29,11 +30,6 @@ func xlaCPU(t *testing.T) (xla, goB compute.Backend) {
 	if config != "xla:"+path {
 		t.Fatalf("Resolve(xla:cpu) = %q, want %q", config, "xla:"+path)
 	}
-	xla, err = backend.New("xla:cpu")
-	if err != nil {
-		t.Fatalf("New(xla:cpu) with plugin %s: %v", path, err)
-	}
-	t.Cleanup(xla.Finalize)
 	goB, err = backend.New("go")
 	if err != nil {
 		t.Fatalf("New(go): %v", err)

@@ -10,15 +10,15 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/iagen-course/iagen/lib/backend"
 	"github.com/iagen-course/iagen/lib/data"
+	"github.com/iagen-course/iagen/lib/data/datatest"
 	"github.com/iagen-course/iagen/lib/train/traintest"
 )
 
-// needMNIST skips the test when MNIST has not been fetched.
+// needMNIST skips the test when MNIST was never fetched here, and fails it when MNIST is
+// damaged (datatest.Dir).
 func needMNIST(t *testing.T) {
 	t.Helper()
-	if _, err := data.LoadMNIST(data.Dir(""), data.Test); err != nil {
-		t.Skipf("MNIST not available (%v): run `iagen data fetch mnist`", err)
-	}
+	datatest.Dir(t, "mnist")
 }
 
 func testBackend(t *testing.T) compute.Backend {

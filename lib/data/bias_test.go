@@ -100,7 +100,7 @@ func TestOccupationList(t *testing.T) {
 			t.Errorf("%s/%s repeats", o.Masc, o.Fem)
 		}
 		seen[o.Masc], seen[o.Fem] = true, true
-		if o.DefaultFemShare < 0 || o.DefaultFemShare > 1 {
+		if !(o.DefaultFemShare >= 0 && o.DefaultFemShare <= 1) {
 			t.Errorf("%s: share %v", o.Masc, o.DefaultFemShare)
 		}
 	}
@@ -151,7 +151,7 @@ func TestOccupationCorpus(t *testing.T) {
 		if tr.Masc == "juez" {
 			want = 1
 		}
-		if math.Abs(tr.FemShare-want) > 1e-12 || math.Abs(tr.Rate()-want) > 0.08 {
+		if !(math.Abs(tr.FemShare-want) <= 1e-12) || !(math.Abs(tr.Rate()-want) <= 0.08) {
 			t.Errorf("%s: asked %v (want %v), realised %v", tr.Masc, tr.FemShare, want, tr.Rate())
 		}
 	}

@@ -304,3 +304,51 @@ func TestVerifyReportsEveryState(t *testing.T) {
 		}
 	}
 }
+
+// Fetched tells "never fetched" (no error: tests skip) from "fetched and damaged" (an error in
+// one line naming the file: tests fail), for one dataset and for several.
+func TestFetched(t *testing.T) {
+	good := []byte("0123456789")
+	withCatalog(t, Dataset{Name: "a", Files: []File{fileFor("x", good), fileFor("y", good)}},
+		Dataset{Name: "b", Files: []File{fileFor("z", good)}})
+	for _, tc := range []struct {
+		name    string
+		files   map[string][]byte // path under the data folder → content; a nil value makes a folder
+		sets    []string
+		fetched bool
+		bad     string // the file the error must name, "" for no error
+	}{
+		{"nothing", nil, []string{"a"}, false, ""},
+		{"both files", map[string][]byte{"a/x": good, "a/y": good}, []string{"a"}, true, ""},
+		{"files directly in the folder", map[string][]byte{"x": good, "y": good}, []string{"a"}, true, ""},
+		{"an empty dataset folder", map[string][]byte{"a": nil}, []string{"a"}, true, "a/x"},
+		{"one file missing", map[string][]byte{"a/x": good}, []string{"a"}, true, "a/y"},
+		{"a truncated file", map[string][]byte{"a/x": good, "a/y": good[:3]}, []string{"a"}, true, "a/y"},
+		{"a corrupt file", map[string][]byte{"a/x": []byte("0123456780"), "a/y": good}, []string{"a"}, true, "a/x"},
+		{"one of two datasets", map[string][]byte{"a/x": good, "a/y": good}, []string{"a", "b"}, false, ""},
+		{"one never fetched, one damaged", map[string][]byte{"b/z": good[:1]}, nil, false, "b/z"},
+	} {
+		dir := t.TempDir()
+		for p, b := range tc.files {
+			if b == nil {
+				if err := os.MkdirAll(filepath.Join(dir, p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			writeFile(t, filepath.Join(dir, p), b)
+		}
+		fetched, err := Fetched(dir, tc.sets...)
+		switch {
+		case fetched != tc.fetched:
+			t.Errorf("%s: fetched %v, want %v", tc.name, fetched, tc.fetched)
+		case tc.bad == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.bad != "" && (err == nil || !strings.Contains(err.Error(), filepath.Join(dir, tc.bad)) || strings.Contains(err.Error(), "\n")):
+			t.Errorf("%s: error %v, want one line naming %s", tc.name, err, tc.bad)
+		}
+	}
+	if _, err := Fetched(t.TempDir(), "nosuchdata"); err == nil {
+		t.Error("an unknown dataset accepted")
+	}
+}

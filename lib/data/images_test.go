@@ -1,6 +1,7 @@
 package data
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,7 +62,7 @@ func TestLoadMNISTSynthetic(t *testing.T) {
 	flat := tensors.MustCopyFlatData[float32](x)
 	want := []float32{1, 1, -1, -1, -1, 1, 128.0/255*2 - 1, 1.0/255*2 - 1}
 	for i := range want {
-		if d := flat[i] - want[i]; d > 1e-6 || d < -1e-6 {
+		if d := float64(flat[i] - want[i]); !(math.Abs(d) <= 1e-6) {
 			t.Fatalf("Float32[%d] = %v, want %v (all: %v)", i, flat[i], want[i], flat)
 		}
 	}

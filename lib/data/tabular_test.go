@@ -177,7 +177,7 @@ func TestGermanCreditReal(t *testing.T) {
 		bad[sex[i]] = c
 	}
 	rate := func(s string) float64 { return float64(bad[s][0]) / float64(bad[s][1]) }
-	if math.Abs(rate("female")-0.352) > 0.0005 || math.Abs(rate("male")-0.277) > 0.0005 {
+	if !(math.Abs(rate("female")-0.352) <= 0.0005) || !(math.Abs(rate("male")-0.277) <= 0.0005) {
 		t.Fatalf("bad-credit rates: women %.4f (%v), men %.4f (%v); the data card says 35.2%% and 27.7%%", rate("female"), bad["female"], rate("male"), bad["male"])
 	}
 }
@@ -196,7 +196,7 @@ func TestCPSWagesReal(t *testing.T) {
 	for _, w := range wage {
 		mean += w / float64(len(wage))
 	}
-	if mean < 7 || mean > 11 {
+	if !(mean >= 7 && mean <= 11) {
 		t.Fatalf("mean wage %.2f", mean)
 	}
 	if g, _ := tb.Column("gender"); !slices.Contains(g, "female") || !slices.Contains(g, "male") {

@@ -27,13 +27,13 @@ func TestToyDistributions(t *testing.T) {
 			}
 			var mx, my float64
 			for _, p := range a {
-				if math.Abs(float64(p[0])) > 4 || math.Abs(float64(p[1])) > 4 {
+				if !(math.Abs(float64(p[0])) <= 4) || !(math.Abs(float64(p[1])) <= 4) {
 					t.Fatalf("point %v far outside the support", p)
 				}
 				mx += float64(p[0]) / 2000
 				my += float64(p[1]) / 2000
 			}
-			if math.Abs(mx) > 0.5 || math.Abs(my) > 0.5 {
+			if !(math.Abs(mx) <= 0.5) || !(math.Abs(my) <= 0.5) {
 				t.Fatalf("mean (%.2f, %.2f) not near the origin", mx, my)
 			}
 			modes := d.Modes()
@@ -84,14 +84,14 @@ func TestToyModesAndDensity(t *testing.T) {
 				sum += math.Exp(lp) * h * h
 			}
 		}
-		if math.Abs(sum-1) > 0.01 {
+		if !(math.Abs(sum-1) <= 0.01) {
 			t.Fatalf("%s density integrates to %v", d.Name(), sum)
 		}
 	}
 	m := ring.Modes()[0]
 	lp, _ := ring.LogDensity(float64(m[0]), float64(m[1]))
 	want := math.Log(1.0/8) - math.Log(2*math.Pi*0.05*0.05)
-	if math.Abs(lp-want) > 1e-4 {
+	if !(math.Abs(lp-want) <= 1e-4) {
 		t.Fatalf("log density at a centre %v, want %v", lp, want)
 	}
 	if lp, _ := ring.LogDensity(100, 100); math.IsInf(lp, 0) || math.IsNaN(lp) {

@@ -123,6 +123,41 @@ func Verify(dir string, names ...string) ([]FileStatus, error) {
 	return all, first
 }
 
+// Fetched reports whether the named datasets (all when none is given) were fetched into the
+// data folder dir — each has its folder dir/NAME, or some of its files, there — and verifies the
+// ones that were: err describes the first missing, empty, truncated or corrupt file of a fetched
+// dataset, in one line with the fix (see Verify). fetched is true when every named dataset was
+// fetched. Tests use it to tell "never fetched here" (skip) from "fetched and damaged" (fail).
+func Fetched(dir string, names ...string) (fetched bool, err error) {
+	sets, err := selectDatasets(names)
+	if err != nil {
+		return false, err
+	}
+	fetched = true
+	for _, d := range sets {
+		st := verifyDataset(dir, d)
+		here := isDir(filepath.Join(dir, d.Name))
+		for _, s := range st {
+			here = here || s.State != Missing
+		}
+		if !here {
+			fetched = false
+			continue
+		}
+		for _, s := range st {
+			if s.State != OK && err == nil {
+				err = errors.New(s.Error())
+			}
+		}
+	}
+	return fetched, err
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
 func selectDatasets(names []string) ([]Dataset, error) {
 	if len(names) == 0 {
 		return Catalog(), nil

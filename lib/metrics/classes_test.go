@@ -47,7 +47,7 @@ func TestClassCoverageAndTV(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if math.Abs(tv-tc.wantTV) > 1e-9 {
+			if !(math.Abs(tv-tc.wantTV) <= 1e-9) {
 				t.Errorf("TV = %v, want %v", tv, tc.wantTV)
 			}
 			kl, err := KLDivergence(gen, train)
@@ -68,7 +68,7 @@ func TestKLDivergenceValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := 0.5*math.Log(2) + 0.5*math.Log(2.0/3)
-	if math.Abs(got-want) > 1e-5 {
+	if !(math.Abs(got-want) <= 1e-5) {
 		t.Errorf("KL = %v, want %v", got, want)
 	}
 	// A class the training set lacks: finite thanks to smoothing.
@@ -85,7 +85,7 @@ func TestClassHistogram(t *testing.T) {
 	}
 	want := []float64{0.2, 0.2, 0.6, 0}
 	for i := range want {
-		if math.Abs(h[i]-want[i]) > 1e-15 {
+		if !(math.Abs(h[i]-want[i]) <= 1e-15) {
 			t.Errorf("histogram = %v, want %v", h, want)
 		}
 	}

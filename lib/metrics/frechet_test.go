@@ -67,7 +67,7 @@ func TestFrechetFromStatsClosedForm(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if math.Abs(got-tc.want) > 1e-10*(1+tc.want) {
+			if !(math.Abs(got-tc.want) <= 1e-10*(1+tc.want)) {
 				t.Errorf("FrechetFromStats = %.15g, want %.15g", got, tc.want)
 			}
 			// Symmetric in its arguments.
@@ -75,7 +75,7 @@ func TestFrechetFromStatsClosedForm(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if math.Abs(back-got) > 1e-10*(1+got) {
+			if !(math.Abs(back-got) <= 1e-10*(1+got)) {
 				t.Errorf("not symmetric: %.15g vs %.15g", got, back)
 			}
 		})
@@ -145,7 +145,7 @@ func TestFrechetDistanceConvergesToClosedForm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(got-want) > 0.02*want {
+	if !(math.Abs(got-want) <= 0.02*want) {
 		t.Errorf("8-d diagonal: FD = %.4f, closed form %.4f", got, want)
 	}
 }
@@ -171,12 +171,12 @@ func TestFeatureStatsMatchesDefinition(t *testing.T) {
 	// Unbiased: Σ (x−μ)(x−μ)ᵀ / (N−1).
 	wantCov := []float64{14.0 / 3, -2.0 / 3, -2.0 / 3, 26.0 / 3}
 	for i := range wantMean {
-		if math.Abs(s.Mean[i]-wantMean[i]) > 1e-12 {
+		if !(math.Abs(s.Mean[i]-wantMean[i]) <= 1e-12) {
 			t.Errorf("mean[%d] = %v, want %v", i, s.Mean[i], wantMean[i])
 		}
 	}
 	for i := range wantCov {
-		if math.Abs(s.Cov[i]-wantCov[i]) > 1e-12 {
+		if !(math.Abs(s.Cov[i]-wantCov[i]) <= 1e-12) {
 			t.Errorf("cov[%d] = %v, want %v", i, s.Cov[i], wantCov[i])
 		}
 	}

@@ -42,7 +42,7 @@ func TestGramKernelsMatchReference(t *testing.T) {
 						want += p
 						mag += math.Abs(p)
 					}
-					if diff := math.Abs(got[i*m+j] - want); diff > 1e-5*mag+1e-6 {
+					if diff := math.Abs(got[i*m+j] - want); !(diff <= 1e-5*mag+1e-6) {
 						t.Fatalf("kernel %s, %d×%d·%d: G[%d][%d] = %v, want %v", k.name, n, m, d, i, j, got[i*m+j], want)
 					}
 				}

@@ -48,7 +48,7 @@ func TestKIDMatchesDefinition(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := bruteForceMMD2(x, y)
-	if math.Abs(got.Mean-want) > 1e-5*math.Abs(want) || got.Std != 0 {
+	if !(math.Abs(got.Mean-want) <= 1e-5*math.Abs(want)) || got.Std != 0 {
 		t.Errorf("KID = %+v, want mean %v, std 0", got, want)
 	}
 }
@@ -81,10 +81,10 @@ func TestKIDSameVersusShiftedDistribution(t *testing.T) {
 	t.Logf("KID same %+v, self %+v (expected %.5f), shifted %+v", same, self, wantSelf, diff)
 	// Unbiased: the mean over subsets is within a few standard errors of 0.
 	se := same.Std / math.Sqrt(float64(cfg.Subsets))
-	if math.Abs(same.Mean) > 4*se {
+	if !(math.Abs(same.Mean) <= 4*se) {
 		t.Errorf("KID of one distribution: %+v, want ≈ 0", same)
 	}
-	if math.Abs(self.Mean-wantSelf) > 4*self.Std/math.Sqrt(float64(cfg.Subsets)) {
+	if !(math.Abs(self.Mean-wantSelf) <= 4*self.Std/math.Sqrt(float64(cfg.Subsets))) {
 		t.Errorf("KID of a set with itself: %+v, want ≈ %.5f", self, wantSelf)
 	}
 	if diff.Mean < 10*(math.Abs(same.Mean)+4*se) || diff.Mean <= 0 {

@@ -79,8 +79,8 @@ func TestPRDCMatchesBruteForce(t *testing.T) {
 		}
 		want := bruteForcePRDC(real, fake, k)
 		// float32 distances may flip a borderline case: allow two samples' worth.
-		if math.Abs(got.Precision-want.Precision) > 2.0/530 || math.Abs(got.Recall-want.Recall) > 2.0/700 ||
-			math.Abs(got.Density-want.Density) > 2.0/(530*float64(k)) || math.Abs(got.Coverage-want.Coverage) > 2.0/700 {
+		if !(math.Abs(got.Precision-want.Precision) <= 2.0/530) || !(math.Abs(got.Recall-want.Recall) <= 2.0/700) ||
+			!(math.Abs(got.Density-want.Density) <= 2.0/(530*float64(k))) || !(math.Abs(got.Coverage-want.Coverage) <= 2.0/700) {
 			t.Errorf("k = %d: got %+v, want %+v", k, got, want)
 		}
 	}
@@ -117,10 +117,10 @@ func TestPRDCOfTwoSamplesOfOneDistribution(t *testing.T) {
 		prod *= float64(n-i) / float64(2*n-i)
 	}
 	wantCov -= prod
-	if math.Abs(got.Density-1) > 0.05 {
+	if !(math.Abs(got.Density-1) <= 0.05) {
 		t.Errorf("density = %.4f, want ≈ 1", got.Density)
 	}
-	if math.Abs(got.Coverage-wantCov) > 0.015 {
+	if !(math.Abs(got.Coverage-wantCov) <= 0.015) {
 		t.Errorf("coverage = %.4f, want ≈ %.4f", got.Coverage, wantCov)
 	}
 	if got.Precision < 0.6 || got.Recall < 0.6 {
@@ -160,8 +160,8 @@ func TestPRDCModeDroppingAndDisjoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("same distribution %+v, half the modes %+v", same, got)
-	if math.Abs(got.Precision-same.Precision) > 0.03 || math.Abs(got.Recall-same.Recall/2) > 0.03 ||
-		math.Abs(got.Coverage-same.Coverage/2) > 0.03 {
+	if !(math.Abs(got.Precision-same.Precision) <= 0.03) || !(math.Abs(got.Recall-same.Recall/2) <= 0.03) ||
+		!(math.Abs(got.Coverage-same.Coverage/2) <= 0.03) {
 		t.Errorf("half the modes: %+v, want precision ≈ %.3f, recall ≈ %.3f, coverage ≈ %.3f",
 			got, same.Precision, same.Recall/2, same.Coverage/2)
 	}
@@ -195,7 +195,7 @@ func TestKNNRadiiMatchesBruteForce(t *testing.T) {
 			ds = append(ds, math.Sqrt(s))
 		}
 		slices.Sort(ds)
-		if math.Abs(got[i]-ds[3]) > 1e-4*ds[3] {
+		if !(math.Abs(got[i]-ds[3]) <= 1e-4*ds[3]) {
 			t.Fatalf("radius %d = %v, want %v", i, got[i], ds[3])
 		}
 	}

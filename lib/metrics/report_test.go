@@ -69,9 +69,31 @@ func TestEvaluateImages(t *testing.T) {
 	if dropped.FLD <= 3*dropped.FLDRealBaseline || dropped.KID <= 0 {
 		t.Errorf("two classes dropped: FLD %v (baseline %v), KID %v", dropped.FLD, dropped.FLDRealBaseline, dropped.KID)
 	}
-	if math.Abs(dropped.Precision-fair.Precision) > 0.05 || math.Abs(dropped.Recall-0.8*fair.Recall) > 0.05 ||
-		math.Abs(dropped.Coverage-0.8*fair.Coverage) > 0.05 || dropped.KID <= 10*math.Abs(fair.KID) {
+	if !(math.Abs(dropped.Precision-fair.Precision) <= 0.05) || !(math.Abs(dropped.Recall-0.8*fair.Recall) <= 0.05) ||
+		!(math.Abs(dropped.Coverage-0.8*fair.Coverage) <= 0.05) || dropped.KID <= 10*math.Abs(fair.KID) {
 		t.Errorf("two classes dropped: %+v, want precision as for the right distribution, 80%% of its recall and coverage", dropped)
+	}
+
+	// The fields for notebooks (not in metrics.json), in closed form for the dropped classes:
+	// histograms 1/8 on classes 0–7 against 1/10 everywhere, KL = Σ_{c<8} ⅛·log(⅛ / ⅒) = log 1.25
+	// (up to the 1e-6 smoothing), the default threshold 1/(10·10).
+	for c := range 10 {
+		wantGen := 0.0
+		if c < 8 {
+			wantGen = 1.0 / 8
+		}
+		if !(math.Abs(dropped.GeneratedHistogram[c]-wantGen) <= 1e-12) || !(math.Abs(dropped.TrainHistogram[c]-0.1) <= 1e-12) {
+			t.Errorf("class %d: generated share %v (want %v), training share %v (want 0.1)", c, dropped.GeneratedHistogram[c], wantGen, dropped.TrainHistogram[c])
+		}
+	}
+	if len(dropped.GeneratedHistogram) != 10 || len(dropped.TrainHistogram) != 10 {
+		t.Errorf("histograms over %d and %d classes, want 10", len(dropped.GeneratedHistogram), len(dropped.TrainHistogram))
+	}
+	if !(math.Abs(dropped.ClassKL-math.Log(1.25)) <= 1e-4) || !(math.Abs(fair.ClassKL) <= 1e-3) {
+		t.Errorf("class KL %v with two classes dropped (want log 1.25 = %v), %v for the right distribution (want ≈ 0)", dropped.ClassKL, math.Log(1.25), fair.ClassKL)
+	}
+	if dropped.MinClassFraction != 0.01 || !(dropped.KIDStd > 0) || !(dropped.KIDStd < dropped.KID) {
+		t.Errorf("MinClassFraction %v (want 0.01), KID %v ± %v (want a positive spread below the mean)", dropped.MinClassFraction, dropped.KID, dropped.KIDStd)
 	}
 
 	// metrics.json fields: exactly the names the README lists.

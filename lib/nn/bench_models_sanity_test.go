@@ -48,32 +48,6 @@ func TestLSTMLanguageModelGradients(t *testing.T) {
 	}
 }
 
-// The U-Net at BENCH.md's sizes (batch 2): ε̂ has x's shape, and one Adam step on the DDPM loss
-// gives a finite loss.
-func TestUNetShapes(t *testing.T) {
-	const batch = 2
-	sab, s1ab := ddpmSchedule(1000)
-	store := model.NewStore()
-	opt := optimizer.Adam().LearningRate(2e-4).Done()
-	x0, eps, ts := randUniform(1, -1, 1, batch, 28, 28, 1), randNormal(2, batch, 28, 28, 1), randTokens(3, 1000, batch)
-	step := model.MustNewExec(goBackend(t), store, func(scope *model.Scope, x0, eps, ts *graph.Node) *graph.Node {
-		scope.Store().SetTraining(x0.Graph(), true)
-		loss := ddpmLoss(scope, x0, eps, ts, sab, s1ab)
-		opt.UpdateGraph(scope, x0.Graph(), loss)
-		return loss
-	})
-	if loss := nntest.Float64s(step.MustExec(x0, eps, ts)[0])[0]; !(loss > 0) || math.IsInf(loss, 0) {
-		t.Errorf("DDPM loss %g", loss)
-	}
-	forward := model.MustNewExec(goBackend(t), store, func(scope *model.Scope, x, ts *graph.Node) *graph.Node {
-		return unet(scope, x, ts)
-	})
-	out := forward.MustExec(x0, ts)[0]
-	if dims := out.Shape().Dimensions; len(dims) != 4 || dims[0] != batch || dims[1] != 28 || dims[2] != 28 || dims[3] != 1 {
-		t.Errorf("ε̂ shape %s, want [%d, 28, 28, 1]", out.Shape(), batch)
-	}
-}
-
 // realNVPFixture compiles the forward and inverse of an 8-layer RealNVP on one store, in float64.
 func realNVPFixture(t *testing.T) (fwd, inv *model.Exec) {
 	store := model.NewStore()

@@ -10,18 +10,16 @@ import (
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers"
-	"github.com/gomlx/gomlx/ml/layers/activation"
-	"github.com/gomlx/gomlx/ml/layers/attention"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
 // Benchmarks of one whole training step — forward, backward, optimizer update, one compiled
-// model.Exec reused — of BENCH.md's lstm, diffusion and flow configurations, which have no
-// family package yet. The models here are bench fixtures written from BENCH.md ("Speed
-// configurations" and "Details that matter"); the families will own theirs. They use lib/nn's
-// layers only (benchBoth's baseline variant is for the convolution pieces in bench_test.go).
+// model.Exec reused — of BENCH.md's lstm, diffusion and flow configurations. The lstm and flow
+// models here are bench fixtures written from BENCH.md ("Speed configurations" and "Details
+// that matter"); the families will own theirs. The diffusion step runs lib/nn's UNet, which
+// lib/diffusion trains. They use lib/nn's layers only (benchBoth's baseline variant is for the convolution pieces in bench_test.go).
 // Adam's ε is BENCH.md's 1e-8 (GoMLX's default is 1e-7).
 
 // ----------------------------------------------------------------------------------------
@@ -121,94 +119,22 @@ func randPixels(seed uint64, dims ...int) *tensors.Tensor {
 // ----------------------------------------------------------------------------------------
 // diffusion: DDPM ε-prediction U-Net.
 
-// attentionBlock is the U-Net's self-attention block (DDPM, Ho et al. 2020, Appendix B; attention
-// of Vaswani et al. 2017): GN(8), then every pixel attends to every other with `heads` heads —
-// q, k, v by per-pixel Dense layers, softmax(q·kᵀ/√d)·v over the H·W positions — and an output
-// Dense layer, added back to x. x [B, H, W, C] → same shape; C must be a multiple of heads.
-func attentionBlock(scope *model.Scope, x *graph.Node, heads int) *graph.Node {
-	d := x.Shape().Dimensions
-	b, n, c := d[0], d[1]*d[2], d[3]
-	h := graph.Reshape(GroupNorm(scope.In("gn"), x, 8), b, n, c)
-	q := layers.Dense(scope.In("query"), h, true, heads, c/heads) // [B, H·W, heads, C/heads]
-	k := layers.Dense(scope.In("key"), h, true, heads, c/heads)
-	v := layers.Dense(scope.In("value"), h, true, heads, c/heads)
-	out, _ := attention.Core(q, k, v, attention.LayoutBSHD, attention.CoreOptions{Scale: 1 / math.Sqrt(float64(c/heads))})
-	out = layers.Dense(scope.In("output"), graph.Reshape(out, b, n, c), true, c)
-	return graph.Add(x, graph.Reshape(out, d...))
-}
-
-// unet is BENCH.md's DDPM ε-prediction U-Net ("Details that matter"): x [B, 28, 28, 1] and time
-// steps t [B] (int32) → ε̂ [B, 28, 28, 1].
-//
-//	temb = Dense 128(SiLU(Dense 128(sinusoidal 128 (t))))
-//	28×28: conv_in 1→32, ResBlock 32→32 (skip s1)       stride-2 conv 32→32
-//	14×14: ResBlock 32→64 (skip s2)                       stride-2 conv 64→64
-//	 7×7:  ResBlock 64→64, self-attention (4 heads)       nearest ×2, conv 64→64
-//	14×14: ResBlock on concat(up, s2) 128→64              nearest ×2, conv 64→64
-//	28×28: ResBlock on concat(up, s1) 96→32, GN(8), SiLU, conv 32→1
-//
-// All convolutions are 3×3 (padding 1) but the ResBlocks' 1×1 shortcuts.
-func unet(scope *model.Scope, x, t *graph.Node) *graph.Node {
-	l := nnConvLayers
-	temb := SinusoidalEmbedding(t, 128)
-	temb = activation.Swish(layers.Dense(scope.In("temb1"), temb, true, 128))
-	temb = layers.Dense(scope.In("temb2"), temb, true, 128)
-
-	h := Conv2D(scope.In("conv_in"), x, 32, 3, 1, 1)
-	s1 := resBlock(l, scope.In("down1"), h, temb, 32) // 28×28×32
-	h = Downsample(scope.In("down1_ds"), s1, 32)      // 14×14×32
-	s2 := resBlock(l, scope.In("down2"), h, temb, 64) // 14×14×64
-	h = Downsample(scope.In("down2_ds"), s2, 64)      // 7×7×64
-	h = resBlock(l, scope.In("mid"), h, temb, 64)
-	h = attentionBlock(scope.In("mid_attn"), h, 4)
-	h = Conv2D(scope.In("up1_us"), Upsample2x(h), 64, 3, 1, 1) // 14×14×64
-	h = resBlock(l, scope.In("up1"), graph.Concatenate([]*graph.Node{h, s2}, 3), temb, 64)
-	h = Conv2D(scope.In("up2_us"), Upsample2x(h), 64, 3, 1, 1) // 28×28×64
-	h = resBlock(l, scope.In("up2"), graph.Concatenate([]*graph.Node{h, s1}, 3), temb, 32)
-	h = activation.Swish(GroupNorm(scope.In("out_gn"), h, 8))
-	return Conv2D(scope.In("conv_out"), h, 1, 3, 1, 1)
-}
-
-// ddpmSchedule returns √ᾱ_t and √(1-ᾱ_t) for t = 0…steps-1 of DDPM's linear schedule
-// (Ho et al. 2020, §4): β_t from 1e-4 to 0.02, ᾱ_t = Π_{s≤t} (1-β_s), computed in float64.
-func ddpmSchedule(steps int) (sqrtAlphaBar, sqrtOneMinusAlphaBar []float32) {
-	sqrtAlphaBar, sqrtOneMinusAlphaBar = make([]float32, steps), make([]float32, steps)
-	alphaBar := 1.0
-	for t := range steps {
-		beta := 1e-4 + (0.02-1e-4)*float64(t)/float64(steps-1)
-		alphaBar *= 1 - beta
-		sqrtAlphaBar[t], sqrtOneMinusAlphaBar[t] = float32(math.Sqrt(alphaBar)), float32(math.Sqrt(1-alphaBar))
-	}
-	return sqrtAlphaBar, sqrtOneMinusAlphaBar
-}
-
-// ddpmLoss is DDPM's simplified ε-objective (Ho et al. 2020, eq. 14; Algorithm 1): with
-// x_t = √ᾱ_t·x0 + √(1-ᾱ_t)·ε, the mean over all pixels of (ε - ε̂(x_t, t))². x0, eps
-// [B, 28, 28, 1], t [B] int32 in [0, T).
-func ddpmLoss(scope *model.Scope, x0, eps, t *graph.Node, sqrtAlphaBar, sqrtOneMinusAlphaBar []float32) *graph.Node {
-	g := x0.Graph()
-	b := x0.Shape().Dimensions[0]
-	coef := func(table []float32) *graph.Node { // table[t] per example, [B, 1, 1, 1]
-		return graph.Reshape(graph.Gather(graph.Const(g, table), graph.Reshape(t, b, 1)), b, 1, 1, 1)
-	}
-	xt := graph.Add(graph.Mul(coef(sqrtAlphaBar), x0), graph.Mul(coef(sqrtOneMinusAlphaBar), eps))
-	return graph.ReduceAllMean(graph.Square(graph.Sub(eps, unet(scope, xt, t))))
-}
-
-// BenchmarkUNetStep: BENCH.md's diffusion step: batch 64, t uniform on {0…999}, Adam lr 2e-4.
-// x0, ε and t are drawn once, in Go, and fed as inputs.
+// BenchmarkUNetStep: BENCH.md's diffusion step on its U-Net (UNet with BenchUNet): batch 64,
+// t uniform on {0…999}, the mean squared error of ε̂(x_t, t) against ε, Adam lr 2e-4. x_t, ε
+// and t are drawn once, in Go, and fed as inputs: the forward noising x_t = √ᾱ_t·x_0 +
+// √(1−ᾱ_t)·ε, a few element-wise products, is lib/diffusion's (`iagen bench diffusion` times
+// the family's whole step).
 func BenchmarkUNetStep(b *testing.B) {
 	const batch, steps = 64, 1000
-	sab, s1ab := ddpmSchedule(steps)
 	store := model.NewStore()
 	opt := optimizer.Adam().LearningRate(2e-4).Epsilon(1e-8).Done()
 	builds := 0
-	exec := model.MustNewExec(goBackend(b), store, func(root *model.Scope, x0, eps, t *graph.Node) *graph.Node {
+	exec := model.MustNewExec(goBackend(b), store, func(root *model.Scope, xt, eps, t *graph.Node) *graph.Node {
 		builds++
 		root.SetParam(ParamNativeConv, benchNativeConv())
-		root.Store().SetTraining(x0.Graph(), true)
-		loss := ddpmLoss(root, x0, eps, t, sab, s1ab)
-		opt.UpdateGraph(root, x0.Graph(), loss)
+		root.Store().SetTraining(xt.Graph(), true)
+		loss := graph.ReduceAllMean(graph.Square(graph.Sub(eps, UNet(root, BenchUNet(), xt, t))))
+		opt.UpdateGraph(root, xt.Graph(), loss)
 		return loss
 	})
 	benchStep(b, exec, &builds, randUniform(1, -1, 1, batch, 28, 28, 1), randNormal(2, batch, 28, 28, 1), randTokens(3, steps, batch))

@@ -33,11 +33,11 @@ func TestClipByGlobalNorm(t *testing.T) {
 		out := exec.MustExec(a, b)
 		got := append(nntest.Float64s(out[0]), nntest.Float64s(out[1])...)
 		for i, v := range []float64{3, 4, 12} {
-			if math.Abs(got[i]-v*tc.factor) > 1e-12 {
+			if !(math.Abs(got[i]-v*tc.factor) <= 1e-12) {
 				t.Errorf("maxNorm %g: clipped[%d] = %.15g, want %.15g", tc.maxNorm, i, got[i], v*tc.factor)
 			}
 		}
-		if norm := nntest.Float64s(out[2])[0]; math.Abs(norm-13) > 1e-12 {
+		if norm := nntest.Float64s(out[2])[0]; !(math.Abs(norm-13) <= 1e-12) {
 			t.Errorf("maxNorm %g: norm %g, want 13 (before clipping)", tc.maxNorm, norm)
 		}
 	}

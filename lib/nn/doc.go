@@ -2,9 +2,9 @@
 // that GoMLX (v0.28.4) lacks, or computes wrongly on its pure-Go backend: 2D convolution and
 // transposed convolution with correct gradients for every kernel size, nearest ×2 upsampling,
 // GroupNorm, BatchNorm with gradients through the batch statistics (PyTorch semantics),
-// ActNorm, LogSumExp, CumSum, the sinusoidal (time-step) embedding, an LSTM whose gradient
-// stays linear in the sequence length, RealNVP's checkerboard mask and global-norm gradient
-// clipping.
+// ActNorm, LogSumExp, CumSum, the sinusoidal (time-step) embedding, DDPM's U-Net (residual
+// blocks with a time embedding, self-attention), an LSTM whose gradient stays linear in the
+// sequence length, RealNVP's checkerboard mask and global-norm gradient clipping.
 //
 // The functions follow GoMLX's idiom: they take a *model.Scope (when they own variables) and
 // *graph.Node values, and return nodes. Images are NHWC (channels last): [batch, height,

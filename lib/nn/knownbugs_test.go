@@ -89,7 +89,7 @@ func gradientMatches(fn nntest.Fn, inputs ...*tensorT) error {
 		return err
 	}
 	for _, r := range reports {
-		if r.MaxRelErr > 1e-6 {
+		if !(r.MaxRelErr <= 1e-6) {
 			return errorString("gradient differs from finite differences: " + r.String())
 		}
 	}
@@ -226,16 +226,22 @@ func TestKnownBugBatchNormOnGoBackend(t *testing.T) {
 // that the others hold (compute v0.1.3; it was first seen on GoMLX v0.26.0). lib/nn chains its
 // per-tap products (conv.go, afterNode); the backend configurations "go:parallelism=-1" and
 // "go:ops_sequential" avoid it. Skipped with -short: a hang is only detected by a timeout.
+//
+// "Did not finish in a few seconds" alone would also hold on a slow or busy machine where
+// nothing hangs, so the wait is measured against a baseline: the same reproduction, as its own
+// process, on "go:ops_sequential" (one op at a time, which cannot deadlock) must finish, and the
+// default configuration must still be running after deadlockFactor times as long. The baseline
+// includes starting the process and compiling the graph, which the other run repeats.
 func TestKnownBugParallelMatMulDeadlock(t *testing.T) {
 	if testing.Short() {
 		t.Skip("detecting the hang takes a few seconds")
 	}
-	const childEnv = "IAGEN_KNOWNBUG_DEADLOCK"
-	if os.Getenv(childEnv) == "1" {
+	const childEnv = "IAGEN_KNOWNBUG_DEADLOCK" // the go backend's configuration for the child
+	if config := os.Getenv(childEnv); config != "" {
 		a := nntest.RandF32(1, 256, 256)
-		// GoMLX's own default configuration of the go backend (bounded worker pool), not
+		// GoMLX's own configuration of the go backend ("go": its bounded worker pool), not
 		// lib/backend's, which avoids the bug.
-		native, err := compute.NewWithConfig("go")
+		native, err := compute.NewWithConfig(config)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,24 +264,54 @@ func TestKnownBugParallelMatMulDeadlock(t *testing.T) {
 	if config := os.Getenv("IAGEN_NN_BACKEND"); config != "" {
 		t.Skipf("backend configured as %q; the reproduction needs the default", config)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), childEnv+"=1")
+	child := func(config string) *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
+		cmd.Env = append(os.Environ(), childEnv+"="+config)
+		return cmd
+	}
+	start := time.Now()
+	if out, err := child("go:ops_sequential").CombinedOutput(); err != nil {
+		t.Fatalf("the sequential baseline failed (%v): check the reproduction:\n%.2000s", err, out)
+	}
+	baseline := time.Since(start)
+	verdict, waited := deadlockVerdict(child("go"), baseline)
+	switch verdict {
+	case "hang":
+		t.Logf("bug still present: 20 runs of 16 parallel matrix products did not finish in %v; sequentially they took %v (deadlock)",
+			waited.Round(time.Millisecond), baseline.Round(time.Millisecond))
+	case "finished":
+		t.Errorf("GoMLX's go backend no longer deadlocks on parallel matrix products (done in %v; sequentially %v): the chaining of per-tap "+
+			"products (afterNode in lib/nn/conv.go) can go, and lib/backend's parallelism=-1 default is no longer needed", waited, baseline)
+	default:
+		t.Errorf("the child process failed instead of hanging (%s): check the reproduction", verdict)
+	}
+}
+
+// deadlockFactor is how many times as long as the sequential baseline a run of the
+// reproduction must last to count as hung: the parallel run does the same work on more cores,
+// so unless it deadlocks it is faster than the baseline, not ten times slower.
+const deadlockFactor = 10
+
+// deadlockVerdict starts cmd and waits for it up to deadlockFactor·baseline (at least 2 s, so
+// that a baseline measured in a lucky moment does not decide alone): "hang" when it is still
+// running then (it is killed), "finished" when it exits 0, else its error.
+func deadlockVerdict(cmd *exec.Cmd, baseline time.Duration) (verdict string, waited time.Duration) {
+	limit := max(deadlockFactor*baseline, 2*time.Second)
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return err.Error(), 0
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
-		if err == nil {
-			t.Errorf("GoMLX's go backend no longer deadlocks on parallel matrix products: the chaining of per-tap " +
-				"products (afterNode in lib/nn/conv.go) can go, and lib/backend's parallelism=-1 default is no longer needed")
-		} else {
-			t.Errorf("the child process failed instead of hanging (%v): check the reproduction", err)
+		if err != nil {
+			return err.Error(), time.Since(start)
 		}
-	case <-time.After(4 * time.Second): // Normally done in well under a second.
+		return "finished", time.Since(start)
+	case <-time.After(limit):
 		_ = cmd.Process.Kill()
 		<-done
-		t.Logf("bug still present: 20 runs of 16 parallel matrix products did not finish in 4 s (deadlock)")
+		return "hang", limit
 	}
 }

@@ -67,7 +67,7 @@ func TestLSTMMatchesReference(t *testing.T) {
 		t.Fatalf("%d hidden values, want %d", len(got), len(want))
 	}
 	for i := range want {
-		if math.Abs(got[i]-want[i]) > 1e-12 {
+		if !(math.Abs(got[i]-want[i]) <= 1e-12) {
 			t.Fatalf("hidden state [%d] = %.15g, want %.15g", i, got[i], want[i])
 		}
 	}

@@ -46,7 +46,7 @@ func TestCumSum(t *testing.T) {
 	for axis := range 3 {
 		got := run1(t, func(xs []*graph.Node) *graph.Node { return CumSum(xs[0], axis) }, x)
 		want := run1(t, func(xs []*graph.Node) *graph.Node { return graph.CumSum(xs[0], axis) }, x)
-		if d := nntest.MaxAbsDiff(got, want); d > 1e-12 {
+		if d := nntest.MaxAbsDiff(got, want); !(d <= 1e-12) {
 			t.Errorf("axis %d: max |CumSum - graph.CumSum| = %g", axis, d)
 		}
 		nntest.GradCheck(t, goBackend(t), func(xs []*graph.Node) *graph.Node { return CumSum(xs[0], axis) }, 1e-8, x)
@@ -69,7 +69,7 @@ func TestSinusoidalEmbedding(t *testing.T) {
 	for row, tv := range []float64{0, 1, 999} {
 		for i := range 64 {
 			f := math.Pow(10000, -float64(i)/63)
-			if s, c := e[row*128+i], e[row*128+64+i]; math.Abs(s-math.Sin(tv*f)) > 1e-9 || math.Abs(c-math.Cos(tv*f)) > 1e-9 {
+			if s, c := e[row*128+i], e[row*128+64+i]; !(math.Abs(s-math.Sin(tv*f)) <= 1e-9) || !(math.Abs(c-math.Cos(tv*f)) <= 1e-9) {
 				t.Fatalf("t=%g, i=%d: [sin, cos] = [%g, %g], want [%g, %g]", tv, i, s, c, math.Sin(tv*f), math.Cos(tv*f))
 			}
 		}

@@ -39,7 +39,7 @@ func TestBatchNormTrainingForward(t *testing.T) {
 	for i := range xv {
 		c := i % 2
 		want := g[c]*(xv[i]-mean[c])/math.Sqrt(variance[c]+1e-5) + b[c]
-		if math.Abs(yv[i]-want) > 1e-12 {
+		if !(math.Abs(yv[i]-want) <= 1e-12) {
 			t.Fatalf("y[%d] = %g, want %g", i, yv[i], want)
 		}
 	}
@@ -92,7 +92,7 @@ func TestBatchNormRunningAverages(t *testing.T) {
 	gotMean := nntest.Float64s(store.GetVariable("/batch_norm/mean").MustValue())
 	gotVar := nntest.Float64s(store.GetVariable("/batch_norm/variance").MustValue())
 	for c := range 3 {
-		if math.Abs(gotMean[c]-wantMean[c]) > 1e-6 || math.Abs(gotVar[c]-wantVar[c]) > 1e-6 {
+		if !(math.Abs(gotMean[c]-wantMean[c]) <= 1e-6) || !(math.Abs(gotVar[c]-wantVar[c]) <= 1e-6) {
 			t.Fatalf("channel %d: running mean %g, variance %g; want %g, %g", c, gotMean[c], gotVar[c], wantMean[c], wantVar[c])
 		}
 	}
@@ -104,7 +104,7 @@ func TestBatchNormRunningAverages(t *testing.T) {
 	for i := range xv {
 		c := i % 3
 		want := (xv[i] - wantMean[c]) / math.Sqrt(wantVar[c]+1e-5)
-		if math.Abs(y[i]-want) > 1e-5 {
+		if !(math.Abs(y[i]-want) <= 1e-5) {
 			t.Fatalf("inference y[%d] = %g, want %g", i, y[i], want)
 		}
 	}
@@ -130,7 +130,7 @@ func TestGroupNorm(t *testing.T) {
 				for c := grp * 2; c < grp*2+2; c++ {
 					i := (b*9+p)*4 + c
 					want := gv[c]*(xv[i]-m[0])/math.Sqrt(v[0]+1e-5) + bv[c]
-					if math.Abs(y[i]-want) > 1e-12 {
+					if !(math.Abs(y[i]-want) <= 1e-12) {
 						t.Fatalf("y[%d] = %g, want %g", i, y[i], want)
 					}
 				}
@@ -150,7 +150,7 @@ func TestGroupNormLayer(t *testing.T) {
 	y := nntest.Float64s(exec.MustExec(nntest.RandF32(1, 2, 4, 4, 32))[0])
 	// γ = 1, β = 0 at initialisation: each (example, group) has mean 0 and variance ~1.
 	m, v := channelStats(y[:16*32], 1)
-	if math.Abs(m[0]) > 1e-5 || math.Abs(v[0]-1) > 1e-3 {
+	if !(math.Abs(m[0]) <= 1e-5) || !(math.Abs(v[0]-1) <= 1e-3) {
 		t.Errorf("example 0: mean %g, variance %g; want 0, 1", m[0], v[0])
 	}
 	if got := store.GetVariable("/group_norm/scale").Shape().Dimensions; len(got) != 1 || got[0] != 32 {
@@ -158,6 +158,12 @@ func TestGroupNormLayer(t *testing.T) {
 	}
 }
 
+// TestActNorm checks Glow's ActNorm: the data-dependent initialisation (zero mean and unit
+// variance per channel on the first batch), the log-determinant, the inverse, and that a second
+// batch does not re-initialise. The log-determinant is recomputed from the map itself, not
+// from the layer's log_scale variable: each channel is scaled by s_c = (y_a − y_b)/(x_a − x_b)
+// for two of its elements, and log|det ∂y/∂x| = (pixels per example)·Σ_c log|s_c|; at
+// initialisation s_c must also be 1/√(σ_c² + 1e-6) of the batch's own statistics.
 func TestActNorm(t *testing.T) {
 	store := model.NewStore()
 	fwd := model.MustNewExec(goBackend(t), store, func(scope *model.Scope, x *graph.Node) (*graph.Node, *graph.Node) {
@@ -166,34 +172,58 @@ func TestActNorm(t *testing.T) {
 	inv := newModelExec(t, store, func(scope *model.Scope, y *graph.Node) *graph.Node {
 		return ActNormInverse(scope, y)
 	})
-	x1 := nntest.RandF32(1, 16, 3, 3, 2)
+	const pixels, channels = 3 * 3, 2
+	x1 := nntest.RandF32(1, 16, 3, 3, channels)
 	// Shift and scale the channels so the initialisation has something to undo.
 	x1v := nntest.Float64s(x1)
 	for i := range x1v {
 		x1v[i] = x1v[i]*float64(1+3*(i%2)) + float64(5*(i%2))
 	}
-	x1 = tensors.FromFlatDataAndDimensions(nntest.ToFloat32(x1v), 16, 3, 3, 2)
+	x1 = tensors.FromFlatDataAndDimensions(nntest.ToFloat32(x1v), 16, 3, 3, channels)
+	x1v = nntest.Float64s(x1) // as float32 rounded them
+	// logDetOf measures the per-channel scales of the map x → y and returns the log-determinant
+	// per example they imply.
+	logDetOf := func(x, y []float64) (logDet float64, scale []float64) {
+		scale = make([]float64, channels)
+		for c := range channels {
+			a, b := c, c+channels*7 // two elements of channel c (NHWC: channel is the last axis)
+			scale[c] = (y[a] - y[b]) / (x[a] - x[b])
+			logDet += pixels * math.Log(math.Abs(scale[c]))
+		}
+		return logDet, scale
+	}
 	out := fwd.MustExec(x1)
-	m, v := channelStats(nntest.Float64s(out[0]), 2)
-	for c := range 2 {
-		if math.Abs(m[c]) > 1e-5 || math.Abs(v[c]-1) > 1e-4 {
+	m, v := channelStats(nntest.Float64s(out[0]), channels)
+	for c := range channels {
+		if !(math.Abs(m[c]) <= 1e-5) || !(math.Abs(v[c]-1) <= 1e-4) {
 			t.Errorf("after the data-dependent initialisation channel %d has mean %g, variance %g; want 0, 1", c, m[c], v[c])
 		}
 	}
-	logScale := nntest.Float64s(store.GetVariable("/act_norm/log_scale").MustValue())
-	wantLogDet := 9 * (logScale[0] + logScale[1])
-	if got := nntest.Float64s(out[1])[0]; math.Abs(got-wantLogDet) > 1e-4 {
-		t.Errorf("logDet %g, want 9·Σ logScale = %g", got, wantLogDet)
+	wantLogDet, scale := logDetOf(x1v, nntest.Float64s(out[0]))
+	_, xVar := channelStats(x1v, channels)
+	for c := range channels {
+		if want := 1 / math.Sqrt(xVar[c]+1e-6); !(math.Abs(scale[c]-want) <= 1e-4*want) {
+			t.Errorf("channel %d is scaled by %g at initialisation, want 1/√(σ² + 1e-6) = %g", c, scale[c], want)
+		}
 	}
-	// A second batch must not re-initialise.
-	x2 := nntest.RandF32(2, 16, 3, 3, 2)
-	fwd.MustExec(x2)
+	if got := nntest.Float64s(out[1])[0]; !(math.Abs(got-wantLogDet) <= 1e-3) {
+		t.Errorf("logDet %g, want %g (from the scales the map applies)", got, wantLogDet)
+	}
+	// A second batch must not re-initialise: the map, and so its log-determinant, stay the same.
+	logScale := nntest.Float64s(store.GetVariable("/act_norm/log_scale").MustValue())
+	x2 := nntest.RandF32(2, 16, 3, 3, channels)
+	out2 := fwd.MustExec(x2)
 	if again := nntest.Float64s(store.GetVariable("/act_norm/log_scale").MustValue()); again[0] != logScale[0] || again[1] != logScale[1] {
 		t.Errorf("log_scale changed on the second batch: %v → %v", logScale, again)
 	}
+	if got, want := nntest.Float64s(out2[1])[0], wantLogDet; !(math.Abs(got-want) <= 1e-3) {
+		t.Errorf("second batch: logDet %g, want the first batch's %g", got, want)
+	}
+	if got, _ := logDetOf(nntest.Float64s(x2), nntest.Float64s(out2[0])); !(math.Abs(got-wantLogDet) <= 1e-3) {
+		t.Errorf("second batch: the map's log-determinant is %g, want %g (the first batch's)", got, wantLogDet)
+	}
 	// Inverse.
-	y2 := fwd.MustExec(x2)[0]
-	if d := nntest.MaxAbsDiff(inv.MustExec(y2)[0], x2); d > 1e-5 {
+	if d := nntest.MaxAbsDiff(inv.MustExec(out2[0])[0], x2); !(d <= 1e-5) {
 		t.Errorf("|ActNormInverse(ActNorm(x)) - x| = %g", d)
 	}
 }

@@ -47,7 +47,7 @@ func TestBenchmarkStatistics(t *testing.T) {
 	if os.Stdout != stdout {
 		t.Error("Benchmark left os.Stdout redirected")
 	}
-	if r.MedianMS < 1.9 || r.MedianMS > 6 {
+	if !(r.MedianMS >= 1.9 && r.MedianMS <= 6) {
 		t.Errorf("median %.3f ms, want near 2 ms", r.MedianMS)
 	}
 	if r.P99MS < r.MedianMS || r.MeanMS <= r.MedianMS {
@@ -56,10 +56,10 @@ func TestBenchmarkStatistics(t *testing.T) {
 	if r.Steps < 11 || r.Steps > 4*steps {
 		t.Errorf("%d steps timed, want about %d", r.Steps, steps)
 	}
-	if r.CompileSeconds < 0.03 || r.CompileSeconds > 1 {
+	if !(r.CompileSeconds >= 0.03 && r.CompileSeconds <= 1) {
 		t.Errorf("compile %.3f s, want the first step's 30 ms", r.CompileSeconds)
 	}
-	if sps := 1000 / r.MeanMS; r.StepsPerSecond < 0.99*sps || r.StepsPerSecond > 1.01*sps {
+	if sps := 1000 / r.MeanMS; !(r.StepsPerSecond >= 0.99*sps && r.StepsPerSecond <= 1.01*sps) {
 		t.Errorf("%.2f steps/s, want 1000/mean = %.2f", r.StepsPerSecond, sps)
 	}
 	if r.PeakRSSMiB <= 0 {
@@ -72,7 +72,7 @@ func TestBenchmarkStatistics(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("5%% outliers: %+v", r)
-	if r.MedianMS < 1.9 || r.MedianMS > 6 {
+	if !(r.MedianMS >= 1.9 && r.MedianMS <= 6) {
 		t.Errorf("median %.3f ms, want near 2 ms", r.MedianMS)
 	}
 	if r.P99MS < 15 || r.P99MS <= r.MedianMS {

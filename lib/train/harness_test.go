@@ -112,6 +112,79 @@ func weights(t *testing.T, s *model.Store) []float32 {
 	return tensors.MustCopyFlatData[float32](v.MustValue())
 }
 
+// newRegressionParams is the regression's parameter count: l1 is 8→16 with biases, l2 16→1.
+const newRegressionParams = regIn*16 + 16 + 16*1 + 1
+
+// checkRunFiles checks what a finished run of the regression (TestRunLowersLossAndWritesRunFolder's
+// configuration: 60 steps, seed 3, family "test", profile "ci", the default LogEvery, which
+// is 1 for 60 steps) leaves in dir:
+// metrics.json with every field the README lists and the values of res, manifest.json with
+// what reproduces the run, and log.jsonl with one record a step ending at the final metrics.
+func checkRunFiles(t *testing.T, dir string, res *Result, params int, backendConfig string) {
+	t.Helper()
+	var met map[string]any
+	if err := ReadJSON(filepath.Join(dir, "metrics.json"), &met); err != nil {
+		t.Fatal(err)
+	}
+	num := func(k string) float64 {
+		v, ok := met[k].(float64)
+		if !ok {
+			t.Errorf("metrics.json: %q is %v (%T), want a number", k, met[k], met[k])
+		}
+		return v
+	}
+	for k, want := range map[string]any{"family": "test", "profile": "ci", "seed": 3.0, "steps": 60.0,
+		"params": float64(params), "train_loss": res.Train[0].Value, "eval_step": 60.0} {
+		if met[k] != want {
+			t.Errorf("metrics.json: %q is %v, want %v", k, met[k], want)
+		}
+	}
+	if s, ok := met["backend"].(string); !ok || s != backendConfig {
+		t.Errorf("metrics.json: backend %v, want %q", met["backend"], backendConfig)
+	}
+	if h, ok := met["hardware"].(string); !ok || !strings.Contains(h, "CPUs") {
+		t.Errorf("metrics.json: hardware %v", met["hardware"])
+	}
+	if w := num("wall_seconds"); !(w > 0 && w <= res.WallSeconds+0.001) {
+		t.Errorf("metrics.json: wall_seconds %v, the run took %v", w, res.WallSeconds)
+	}
+	if sps := num("train_steps_per_second"); !(sps > 0 && math.Abs(sps-res.StepsPerSecond) <= 0.001) {
+		t.Errorf("metrics.json: train_steps_per_second %v, the run measured %v", sps, res.StepsPerSecond)
+	}
+	if c := num("compile_seconds"); !(c > 0 && c <= res.WallSeconds) {
+		t.Errorf("metrics.json: compile_seconds %v", c)
+	}
+
+	var man Manifest
+	if err := ReadJSON(filepath.Join(dir, "manifest.json"), &man); err != nil {
+		t.Fatal(err)
+	}
+	if man.Family != "test" || man.Profile != "ci" || man.Seed != 3 || man.Steps != 60 || man.ResumedFrom != 0 ||
+		man.Backend.Config != backendConfig || len(man.Command) == 0 || man.Started.IsZero() || man.Finished.Before(man.Started) ||
+		!(man.WallSeconds > 0) {
+		t.Errorf("manifest.json lacks what describes the run: %+v", man)
+	}
+
+	log, err := ReadLog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 60 || len(res.History) != 60 {
+		t.Fatalf("log.jsonl has %d records and the result %d, want one a step (60)", len(log), len(res.History))
+	}
+	for i, r := range log {
+		if r.Step != i+1 || !(r.Values["loss"] > 0) || r.Values["loss"] != res.History[i].Values["loss"] {
+			t.Fatalf("log.jsonl record %d: %+v, the run recorded %+v", i, r, res.History[i])
+		}
+		if i > 0 && r.Seconds < log[i-1].Seconds {
+			t.Errorf("log.jsonl: time goes back at step %d (%v after %v)", r.Step, r.Seconds, log[i-1].Seconds)
+		}
+	}
+	if last := log[59]; last.Values["loss"] != res.Train[0].Value || last.Values["eval_step"] != 60 {
+		t.Errorf("log.jsonl's last record %+v, want the final loss %v and evaluation", last, res.Train[0].Value)
+	}
+}
+
 func TestRunLowersLossAndWritesRunFolder(t *testing.T) {
 	b := testBackend(t)
 	dir := t.TempDir()
@@ -128,11 +201,7 @@ func TestRunLowersLossAndWritesRunFolder(t *testing.T) {
 	if v, _ := res.Eval.Get("eval_step"); v != 60 {
 		t.Errorf("final evaluation ran at step %v, want 60", v)
 	}
-	for _, f := range []string{"metrics.json", "manifest.json", "log.jsonl"} {
-		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
-			t.Errorf("%s missing or empty: %v", f, err)
-		}
-	}
+	checkRunFiles(t, dir, res, newRegressionParams, backend.Describe(b).Config)
 	cks, _ := ListCheckpoints(filepath.Join(dir, "checkpoint"))
 	if len(cks) != 2 || cks[1].Step != 60 {
 		t.Errorf("want the 2 newest checkpoints ending at step 60, got %+v", cks)
@@ -173,12 +242,12 @@ func TestInterruptedRunResumesToSameResult(t *testing.T) {
 	if got.StartStep != 24 {
 		t.Errorf("resumed from step %d, want 24", got.StartStep)
 	}
-	if d := math.Abs(got.Train[0].Value - want.Train[0].Value); d > 1e-5*math.Max(1, want.Train[0].Value) {
+	if d := math.Abs(got.Train[0].Value - want.Train[0].Value); !(d <= 1e-5*math.Max(1, want.Train[0].Value)) {
 		t.Errorf("final loss %.7f after resume, %.7f uninterrupted", got.Train[0].Value, want.Train[0].Value)
 	}
 	w1, w2 := weights(t, full.store), weights(t, second.store)
 	for i := range w1 {
-		if math.Abs(float64(w1[i]-w2[i])) > 1e-5 {
+		if !(math.Abs(float64(w1[i]-w2[i])) <= 1e-5) {
 			t.Fatalf("weight %d: %.7f after resume, %.7f uninterrupted", i, w2[i], w1[i])
 		}
 	}

@@ -79,7 +79,7 @@ func TestSetLearningRate(t *testing.T) {
 			t.Fatal("no learning-rate variable")
 		}
 		got, _ := Scalar(v.MustValue())
-		if want := s.At(step); math.Abs(got-want) > 1e-7 {
+		if want := s.At(step); !(math.Abs(got-want) <= 1e-7) {
 			t.Errorf("step %d: learning rate %g, want %g", step, got, want)
 		}
 	}

@@ -2,6 +2,10 @@
 // and charts — curves, scatter plots and heat maps, drawn with gonum/plot — and displays them
 // live in a gonb notebook, with PNG and SVG files as the static fallback that reads anywhere
 // (GitHub, VS Code, a terminal user).
+//
+// Charts are SVG, redrawn in place while a model trains (the harness's live progress). gonb's
+// interactive Plotly charts are not used: they load plotly.js from a CDN when the cell runs,
+// and everything here must work offline, in a classroom behind a firewall included.
 package viz
 
 import (

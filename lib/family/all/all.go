@@ -7,6 +7,7 @@ package all
 
 import (
 	_ "github.com/iagen-course/iagen/lib/classifier"
+	_ "github.com/iagen-course/iagen/lib/diffusion"
 	_ "github.com/iagen-course/iagen/lib/gan"
 	_ "github.com/iagen-course/iagen/lib/gpt"
 	_ "github.com/iagen-course/iagen/lib/vae"

@@ -157,8 +157,10 @@ func CompareGradients(backend compute.Backend, fn Fn, opts Options, inputs ...*t
 			rel := abs / math.Max(1, math.Abs(numeric))
 			rep.Checked++
 			rep.Scale = math.Max(rep.Scale, math.Abs(numeric))
-			rep.MaxAbsErr = math.Max(rep.MaxAbsErr, abs)
-			if rel > rep.MaxRelErr || rep.Checked == 1 {
+			rep.MaxAbsErr = math.Max(rep.MaxAbsErr, abs) // math.Max keeps a NaN
+			// A NaN (in either derivative) is the worst error there is: it must be recorded
+			// wherever it appears, and kept once recorded (NaN > x is false for every x).
+			if rep.Checked == 1 || math.IsNaN(rel) || (!math.IsNaN(rep.MaxRelErr) && rel > rep.MaxRelErr) {
 				rep.MaxRelErr, rep.Worst, rep.Analytic, rep.Numeric = rel, j, analytic[j], numeric
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/iagen-course/iagen/lib/backend"
+	"github.com/iagen-course/iagen/lib/backend/backendtest"
 	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/train"
 )
@@ -76,7 +77,7 @@ func SameStores(t testing.TB, want, got *model.Store) int {
 // XLA's CPU backend: the task is built on each, both get the weights and random-number state
 // of one training step taken on the go backend (through a checkpoint), then measure runs on
 // both and its values must agree: |xla − go| ≤ tol·max(1, |go|). Without the XLA CPU plugin
-// the test is skipped, visibly.
+// the test is skipped, visibly — unless setup installed it here (backendtest.XLACPU).
 //
 // The backends draw different random bits from the same RNG state, so measure must not
 // depend on in-graph noise: StepMetrics (a training step's losses) suits a family without
@@ -84,11 +85,7 @@ func SameStores(t testing.TB, want, got *model.Store) int {
 // its encoder on given images).
 func AgreesAcrossBackends(t *testing.T, build func(compute.Backend) train.Task, measure func(train.Task) ([]float64, error), tol float64) {
 	t.Helper()
-	xla, err := backend.New("xla:cpu")
-	if err != nil {
-		t.Skipf("xla:cpu unavailable, the family is checked on the go backend only: %v", err)
-	}
-	defer xla.Finalize()
+	xla := backendtest.XLACPU(t)
 	goB, err := backend.New("go")
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +115,7 @@ func AgreesAcrossBackends(t *testing.T, build func(compute.Backend) train.Task, 
 		t.Fatalf("%d values on xla:cpu, %d on go", len(got), len(want))
 	}
 	for i, w := range want {
-		if math.Abs(got[i]-w) > tol*math.Max(1, math.Abs(w)) {
+		if !(math.Abs(got[i]-w) <= tol*math.Max(1, math.Abs(w))) {
 			t.Errorf("value %d of %d: %.7g on xla:cpu, %.7g on go", i, len(want), got[i], w)
 			return
 		}
@@ -241,11 +238,7 @@ func RunFolderRoundTrip(t *testing.T, name string, b compute.Backend, overrides 
 
 func readJSON(t *testing.T, path string, v any) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
+	if err := train.ReadJSON(path, v); err != nil {
 		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 }
