@@ -515,6 +515,21 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// iagen sample lstm rejects an unknown sampling option with a one-line error naming it.
+func TestSampleLSTMUnknownOption(t *testing.T) {
+	if _, err := data.LoadText(data.Dir(""), "es-rv1909"); err != nil {
+		t.Skipf("corpus not available (%v): run `iagen data fetch es-rv1909`", err)
+	}
+	run := t.TempDir()
+	if status, _, stderr := cli(t, "train", "lstm", "--backend", "go", "--steps", "2", "--samples", "0", "--set", "eval_windows=4", "--out", run); status != 0 {
+		t.Fatalf("train lstm: %s", stderr)
+	}
+	status, _, stderr := cli(t, "sample", "lstm", "--backend", "go", "--from", run, "--set", "bogus=1", "--out", filepath.Join(t.TempDir(), "s.txt"))
+	if status == 0 || !strings.Contains(stderr, `unknown field "bogus"`) || !oneLine(stderr) {
+		t.Errorf("iagen sample lstm --set bogus=1: status %d, stderr %q; want one line naming the field", status, stderr)
+	}
+}
+
 // iagen sample diffusion takes its sampler's options with --set (sampler, steps, eta) and
 // rejects an unknown one with a one-line error naming it.
 func TestSampleDiffusionOptions(t *testing.T) {

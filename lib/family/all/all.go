@@ -10,5 +10,6 @@ import (
 	_ "github.com/iagen-course/iagen/lib/diffusion"
 	_ "github.com/iagen-course/iagen/lib/gan"
 	_ "github.com/iagen-course/iagen/lib/gpt"
+	_ "github.com/iagen-course/iagen/lib/rnn"
 	_ "github.com/iagen-course/iagen/lib/vae"
 )
