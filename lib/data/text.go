@@ -293,3 +293,41 @@ func ValWindows(ids []int32, ctx, batch, k int) (inputs, targets *tensors.Tensor
 	}
 	return tensors.FromFlatDataAndDimensions(in, batch, ctx), tensors.FromFlatDataAndDimensions(tg, batch, ctx)
 }
+
+// Corpus is a text corpus as the character models train on it: its vocabulary (from the whole
+// corpus), the training and validation splits (SplitText) as character ids, and its files'
+// SHA-256 for the run manifest (keyed "corpus/file").
+type Corpus struct {
+	Name       string
+	Vocab      *Vocab
+	Train, Val []int32
+	Files      map[string]string
+}
+
+// LoadCorpus loads the corpus name from the data folder dir and prepares it for a character
+// model whose windows have context characters: both splits must be longer than that.
+func LoadCorpus(dir, name string, context int) (*Corpus, error) {
+	text, err := LoadText(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	sums, err := Checksums(name)
+	if err != nil {
+		return nil, err
+	}
+	c := &Corpus{Name: name, Vocab: NewVocab(text), Files: map[string]string{}}
+	for f, s := range sums {
+		c.Files[name+"/"+f] = s
+	}
+	trainText, valText := SplitText(text)
+	if c.Train, err = c.Vocab.Encode(trainText); err != nil {
+		return nil, err
+	}
+	if c.Val, err = c.Vocab.Encode(valText); err != nil {
+		return nil, err
+	}
+	if len(c.Train) <= context || len(c.Val) <= context {
+		return nil, fmt.Errorf("corpus %s is too short for a context of %d characters", name, context)
+	}
+	return c, nil
+}

@@ -68,30 +68,12 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	text, err := data.LoadText(data.Dir(opts.DataDir), cfg.Corpus)
+	corpus, err := data.LoadCorpus(data.Dir(opts.DataDir), cfg.Corpus, cfg.Context)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gpt: %w", err)
 	}
-	sums, err := data.Checksums(cfg.Corpus)
-	if err != nil {
-		return nil, err
-	}
-	vocab := data.NewVocab(text)
-	trainText, valText := data.SplitText(text)
-	m := &Model{Config: cfg, seed: opts.Seed, backend: opts.Backend, store: model.NewStore(),
-		vocab: vocab, vocabSize: vocab.Size(), datasets: map[string]string{}}
-	for f, s := range sums {
-		m.datasets[cfg.Corpus+"/"+f] = s
-	}
-	if m.trainIDs, err = vocab.Encode(trainText); err != nil {
-		return nil, err
-	}
-	if m.valIDs, err = vocab.Encode(valText); err != nil {
-		return nil, err
-	}
-	if len(m.trainIDs) <= cfg.Context || len(m.valIDs) <= cfg.Context {
-		return nil, fmt.Errorf("gpt: corpus %s is too short for a context of %d", cfg.Corpus, cfg.Context)
-	}
+	m := &Model{Config: cfg, seed: opts.Seed, backend: opts.Backend, store: model.NewStore(), vocab: corpus.Vocab,
+		vocabSize: corpus.Vocab.Size(), datasets: corpus.Files, trainIDs: corpus.Train, valIDs: corpus.Val}
 	if err := m.storeVocab(); err != nil {
 		return nil, err
 	}

@@ -94,31 +94,14 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	text, err := data.LoadText(data.Dir(opts.DataDir), cfg.Corpus)
+	corpus, err := data.LoadCorpus(data.Dir(opts.DataDir), cfg.Corpus, cfg.Context)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("rnn: %w", err)
 	}
-	sums, err := data.Checksums(cfg.Corpus)
-	if err != nil {
-		return nil, err
-	}
-	vocab := data.NewVocab(text)
-	trainText, valText := data.SplitText(text)
+	vocab := corpus.Vocab
 	m := &Model{Config: cfg, seed: opts.Seed, backend: opts.Backend, store: model.NewStore(), vocab: vocab,
-		datasets: map[string]string{},
-		net:      network{cell: cfg.Cell, loop: cfg.Loop.resolve(opts.Backend), vocab: vocab.Size(), embed: cfg.Embed, hidden: cfg.Hidden, layers: cfg.Layers}}
-	for f, s := range sums {
-		m.datasets[cfg.Corpus+"/"+f] = s
-	}
-	if m.trainIDs, err = vocab.Encode(trainText); err != nil {
-		return nil, err
-	}
-	if m.valIDs, err = vocab.Encode(valText); err != nil {
-		return nil, err
-	}
-	if len(m.trainIDs) <= cfg.Context || len(m.valIDs) <= cfg.Context {
-		return nil, fmt.Errorf("rnn: corpus %s is too short for a context of %d", cfg.Corpus, cfg.Context)
-	}
+		datasets: corpus.Files, trainIDs: corpus.Train, valIDs: corpus.Val,
+		net: network{cell: cfg.Cell, loop: cfg.Loop.resolve(opts.Backend), vocab: vocab.Size(), embed: cfg.Embed, hidden: cfg.Hidden, layers: cfg.Layers}}
 	if err := m.compile(); err != nil {
 		return nil, err
 	}
