@@ -20,17 +20,6 @@ import (
 	"github.com/iagen-course/iagen/lib/train/traintest"
 )
 
-// Unit tests run on the pure-Go backend: it compiles in a fraction of a second, which keeps
-// them fast, and it is always there.
-func testBackend(t *testing.T) compute.Backend {
-	t.Helper()
-	b, err := backend.New("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // tiny is a DDPM small enough to train and sample in milliseconds: a two-level U-Net of 4 and
 // 8 channels with attention at 14×14, T = 20.
 func tiny() Config {
@@ -143,7 +132,7 @@ func randomImages(seed uint64, b int) (x0, eps []float32) {
 // objective computed here from the same x_0, ε and t — x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε with ᾱ_t the
 // product written out, ε̂ = the U-Net on that x_t, then the mean of (ε − ε̂)² per image.
 func TestEpsLossMatchesIndependentComputation(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	m := newModel(t, b, tiny())
 	const batch = 3
 	x0, eps := randomImages(1, batch)
@@ -234,7 +223,7 @@ func TestStepCoefficients(t *testing.T) {
 
 // newReverseStep compiles reverseStep with a stand-in for the network: ε̂ is an input.
 func newReverseStep(t *testing.T) *train.Exec {
-	e, err := train.NewEvalExec(testBackend(t), model.NewStore(), nil, func(_ *model.Scope, in []*graph.Node) []*graph.Node {
+	e, err := train.NewEvalExec(traintest.GoBackend(t), model.NewStore(), nil, func(_ *model.Scope, in []*graph.Node) []*graph.Node {
 		next, x0 := reverseStep(in[0], in[1], in[2], in[3])
 		return []*graph.Node{next, x0}
 	})
@@ -318,7 +307,7 @@ func TestDDIMWithExactNoiseRecoversX0(t *testing.T) {
 // step about 1000 times (within 5 standard deviations) and never T.
 func TestUniformTimesteps(t *testing.T) {
 	const n, T = 20000, 20
-	e, err := train.NewEvalExec(testBackend(t), model.NewStore(), nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+	e, err := train.NewEvalExec(traintest.GoBackend(t), model.NewStore(), nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 		return []*graph.Node{uniformTimesteps(scope, in[0].Graph(), n, T)}
 	})
 	if err != nil {
@@ -346,7 +335,7 @@ func TestUniformTimesteps(t *testing.T) {
 func TestForwardNoisingMoments(t *testing.T) {
 	cfg := tiny()
 	cfg.Timesteps = 1000
-	m := newModel(t, testBackend(t), cfg)
+	m := newModel(t, traintest.GoBackend(t), cfg)
 	const draws = 64
 	idx := make([]int, draws)
 	ts := []int{0, 250, 999}
@@ -382,7 +371,7 @@ func TestForwardNoisingMoments(t *testing.T) {
 // graph; SetSampling changes the sampler and rejects an unknown field by name and an
 // impossible number of steps.
 func TestSamplers(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	m := newModel(t, b, tiny())
 	if _, err := m.Step(0); err != nil {
 		t.Fatal(err)
@@ -440,7 +429,7 @@ func TestSamplers(t *testing.T) {
 // √ᾱ_{t'}·x̂_0 + √(1−ᾱ_{t'})·ε̂ with ε̂ = (x_t − √ᾱ_t·x̂_0)/√(1−ᾱ_t), the next frame's x (eq. 12
 // at η = 0, through the network's own x̂_0); and the last step's result is what Generate gives.
 func TestTrajectory(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	cfg := tiny()
 	cfg.SampleBatch = 2 // three images: two calls
 	m := newModel(t, b, cfg)
@@ -499,7 +488,7 @@ func TestTrajectory(t *testing.T) {
 
 // Adam's state, the EMA and the RNG state must be in the store for this to hold.
 func TestResumeMatchesUninterrupted(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	traintest.ResumeMatchesUninterrupted(t, func() train.Task { return newModel(t, b, tiny()) }, 6, 3, 100, "test_loss")
 }
 
@@ -527,7 +516,7 @@ func TestAgreesAcrossBackends(t *testing.T) {
 // TestRunFolderRoundTrip: a run trained into a folder, loaded and evaluated again gives the
 // same metrics (the kit's contract, lib/train/traintest), the image metrics and test_loss.
 func TestRunFolderRoundTrip(t *testing.T) {
-	traintest.RunFolderRoundTrip(t, "diffusion", testBackend(t), tiny(), 4, 10)
+	traintest.RunFolderRoundTrip(t, "diffusion", traintest.GoBackend(t), tiny(), 4, 10)
 }
 
 // TestCIProfileLearns trains the ci profile on the default backend and checks that its ε-loss

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -22,23 +21,7 @@ import (
 	"github.com/iagen-course/iagen/lib/train/traintest"
 )
 
-var (
-	goBackendOnce sync.Once
-	goBackend     compute.Backend
-	goBackendErr  error
-)
-
-// testBackend is the pure-Go backend: it compiles in a fraction of a second, which keeps these
-// tests fast; it is also where GoMLX's native even-kernel convolution gradients are wrong, so
-// it is the one to check.
-func testBackend(t *testing.T) compute.Backend {
-	t.Helper()
-	goBackendOnce.Do(func() { goBackend, goBackendErr = backend.New("go") })
-	if goBackendErr != nil {
-		t.Fatal(goBackendErr)
-	}
-	return goBackend
-}
+var ()
 
 // tiny is a DCGAN small enough to train in milliseconds.
 func tiny() Config {
@@ -75,7 +58,7 @@ func TestProfiles(t *testing.T) {
 
 // TestShapes checks G's and D's shape contracts and G's output range (tanh).
 func TestShapes(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	m := newModel(t, b, tiny())
 	exec, err := train.NewEvalExec(b, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 		x := m.generator(scope.At(GenScope), in[0])
@@ -134,7 +117,7 @@ func TestShapes(t *testing.T) {
 // TestLossMatchesDirectComputation checks L_D and L_G against −log σ(ℓ) and −log(1 − σ(ℓ))
 // computed in float64, including logits large enough to overflow a naive formula.
 func TestLossMatchesDirectComputation(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	real := []float32{2.5, -1, 0, 30}
 	fake := []float32{-3, 0.5, 1, -40}
 	exec, err := train.NewEvalExec(b, model.NewStore(), nil, func(_ *model.Scope, in []*graph.Node) []*graph.Node {
@@ -163,7 +146,7 @@ func TestLossMatchesDirectComputation(t *testing.T) {
 // TestSmoothedLossMatchesDirectComputation checks one-sided label smoothing against
 // BCE(ℓ, y) = −y·log σ(ℓ) − (1 − y)·log(1 − σ(ℓ)) written out, and that y = 1 is discLoss.
 func TestSmoothedLossMatchesDirectComputation(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	real := []float32{2.5, -1, 0, 30}
 	fake := []float32{-3, 0.5, 1, -40}
 	exec, err := train.NewEvalExec(b, model.NewStore(), nil, func(_ *model.Scope, in []*graph.Node) []*graph.Node {
@@ -193,7 +176,7 @@ func TestSmoothedLossMatchesDirectComputation(t *testing.T) {
 // TestHingeLossMatchesDirectComputation checks the hinge losses against their formulas written
 // out: L_D = mean max(0, 1 − ℓ_real) + mean max(0, 1 + ℓ_fake), L_G = −mean ℓ_fake.
 func TestHingeLossMatchesDirectComputation(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	real := []float32{2.5, -1, 0.5, 30}
 	fake := []float32{-3, 0.5, -0.25, -40}
 	m := &Model{Config: Config{Loss: "hinge"}}
@@ -225,7 +208,7 @@ func TestLRDecay(t *testing.T) {
 	for _, decay := range []bool{false, true} {
 		cfg := tiny()
 		cfg.LRDecay, cfg.DiscLearningRate, cfg.Steps = decay, 8e-4, 8
-		m := newModel(t, testBackend(t), cfg)
+		m := newModel(t, traintest.GoBackend(t), cfg)
 		for step := range 6 {
 			if _, err := m.Step(step); err != nil {
 				t.Fatal(err)
@@ -267,7 +250,7 @@ func TestLRDecay(t *testing.T) {
 func TestInitStddev(t *testing.T) {
 	cfg := tiny()
 	cfg.GenChannels, cfg.DiscChannels, cfg.InitStddev = 16, 16, 0.02
-	m := newModel(t, testBackend(t), cfg)
+	m := newModel(t, traintest.GoBackend(t), cfg)
 	if _, err := m.Step(0); err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +309,7 @@ func TestEachHalfUpdatesItsPlayer(t *testing.T) {
 }
 
 func eachHalfUpdatesItsPlayer(t *testing.T, cfg Config) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	m := newModel(t, b, cfg)
 	// The first step creates and initialises the variables.
 	if _, err := m.Step(0); err != nil {
@@ -418,7 +401,7 @@ func eachHalfUpdatesItsPlayer(t *testing.T, cfg Config) {
 
 // Both Adam states and the EMA must be in the store for this to hold (40 variables at least).
 func TestResumeMatchesUninterrupted(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	traintest.ResumeMatchesUninterrupted(t, func() train.Task { return newModel(t, b, tiny()) }, 6, 3, 40, "fld")
 }
 
@@ -529,7 +512,7 @@ func TestToyModeCounting(t *testing.T) {
 	if rep.Counts[0] != 2 || rep.Counts[1] != 1 || rep.Counts[2] != 0 || rep.Covered != 2 || !(math.Abs(rep.HighQuality-0.6) <= 1e-9) {
 		t.Errorf("CountToyModes = %+v", rep)
 	}
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	cfg := DefaultToyConfig()
 	cfg.Hidden, cfg.Batch, cfg.Pack, cfg.EvalSamples = 8, 4, 3, 50
 	m, err := NewToy(b, cfg, 1)
@@ -579,7 +562,7 @@ func TestToyGANLearnsModes(t *testing.T) {
 	}
 	cfg := DefaultToyConfig()
 	cfg.Pack, cfg.Batch, cfg.LearningRate, cfg.Steps, cfg.EvalSamples = 4, 32, 3e-3, 3000, 1000
-	m, err := NewToy(testBackend(t), cfg, backend.DefaultSeed)
+	m, err := NewToy(traintest.GoBackend(t), cfg, backend.DefaultSeed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -720,7 +703,7 @@ func TestSlerp(t *testing.T) {
 // minibatchStd appends one channel holding the batch standard deviation of the features,
 // averaged: here features 0 and 2 (std 1 and 3 over the batch of two) and 0 elsewhere.
 func TestMinibatchStd(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	x := [][][][]float32{{{{-1, 5}}}, {{{1, -1}}}} // [2, 1, 1, 2]: std over the batch 1 and 3
 	out := graph.MustExecOnce(b, minibatchStd, x)
 	got := out.Value().([][][][]float32)
@@ -744,7 +727,7 @@ func TestMinibatchStd(t *testing.T) {
 func TestSpectralNormDiscriminator(t *testing.T) {
 	cfg := tiny()
 	cfg.SpectralNorm = true
-	m := newModel(t, testBackend(t), cfg)
+	m := newModel(t, traintest.GoBackend(t), cfg)
 	if _, err := m.Step(0); err != nil {
 		t.Fatal(err)
 	}
@@ -796,5 +779,5 @@ func TestGeneratorAgreesOnXLACPU(t *testing.T) {
 // TestRunFolderRoundTrip: a run trained into a folder, loaded and evaluated again gives the
 // same metrics (the kit's contract, lib/train/traintest).
 func TestRunFolderRoundTrip(t *testing.T) {
-	traintest.RunFolderRoundTrip(t, "gan", testBackend(t), tiny(), 4, 10)
+	traintest.RunFolderRoundTrip(t, "gan", traintest.GoBackend(t), tiny(), 4, 10)
 }

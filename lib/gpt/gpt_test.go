@@ -15,23 +15,11 @@ import (
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/iagen-course/iagen/lib/backend"
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/train"
 	"github.com/iagen-course/iagen/lib/train/traintest"
 )
-
-// Unit tests run on the pure-Go backend: it compiles in about a second where XLA takes ten,
-// and it is always there.
-func testBackend(t *testing.T) compute.Backend {
-	t.Helper()
-	b, err := backend.New("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // tinyConfig is a 2-layer, 32-wide model with a 16-character context: every test compiles in
 // about a second.
@@ -101,7 +89,7 @@ func logitsExec(t *testing.T, m *Model) *train.Exec {
 // here by hand (not with NumParams, which the model's Info also uses): the store's trainable
 // variables, NumParams and Info must all give it.
 func TestShapesAndParameterCount(t *testing.T) {
-	m := newModel(t, testBackend(t), tinyConfig(), 1)
+	m := newModel(t, traintest.GoBackend(t), tinyConfig(), 1)
 	in, tg := data.TextWindows(m.trainIDs, m.Context, 1, 0, 3)
 	out, err := logitsExec(t, m).Call(in, tg)
 	if err != nil {
@@ -142,7 +130,7 @@ func TestShapesAndParameterCount(t *testing.T) {
 // The training loss equals the mean cross-entropy computed on the host, in float64, from the
 // logits: −(1/BT) Σ (logit[target] − log Σ_v exp logit[v]).
 func TestLossMatchesIndependentCrossEntropy(t *testing.T) {
-	m := newModel(t, testBackend(t), tinyConfig(), 2)
+	m := newModel(t, traintest.GoBackend(t), tinyConfig(), 2)
 	in, tg := data.TextWindows(m.trainIDs, m.Context, 2, 7, 4)
 	out, err := logitsExec(t, m).Call(in, tg)
 	if err != nil {
@@ -175,7 +163,7 @@ func TestLossMatchesIndependentCrossEntropy(t *testing.T) {
 // Causality: changing the character at position j changes no prediction before j (and does
 // change the one at j).
 func TestCausalMask(t *testing.T) {
-	m := newModel(t, testBackend(t), tinyConfig(), 3)
+	m := newModel(t, traintest.GoBackend(t), tinyConfig(), 3)
 	e := logitsExec(t, m)
 	in, tg := data.TextWindows(m.trainIDs, m.Context, 3, 0, 1)
 	ids := tensors.MustCopyFlatData[int32](in)
@@ -208,7 +196,7 @@ func TestCausalMask(t *testing.T) {
 
 // Every trainable variable gets a nonzero gradient from the loss.
 func TestGradientsReachEveryVariable(t *testing.T) {
-	m := newModel(t, testBackend(t), tinyConfig(), 4)
+	m := newModel(t, traintest.GoBackend(t), tinyConfig(), 4)
 	var names []string
 	e, err := train.NewEvalExec(m.backend, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 		h, _, _ := m.forward(scope, in[0], false, false)
@@ -274,7 +262,7 @@ func unigramEntropy(ids []int32) float64 {
 // characters' own frequencies (≈ 2.99 nats/char; the untrained model is near log V ≈ 4.4, so
 // "0.5 nats below the start" is met by a unigram model) — by 0.2 nats/char.
 func TestCIProfileLowersLoss(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	cfg, _ := ProfileConfig("ci")
 	cfg.EvalWindows = 32
 	m := newModel(t, b, cfg, 5)
@@ -325,7 +313,7 @@ func (c *cancelAt) Step(step int) (train.Metrics, error) {
 // A run interrupted and resumed from its checkpoint ends with the same weights as an
 // uninterrupted one.
 func TestInterruptedRunResumesToSameResult(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	cfg := tinyConfig()
 	cfg.WarmupSteps, cfg.DecaySteps, cfg.MinLRFraction = 3, 12, 0.1 // the schedule must resume too
 	const steps = 12
@@ -366,7 +354,7 @@ func TestInterruptedRunResumesToSameResult(t *testing.T) {
 // The cached decode step gives the same next-character logits as the full forward pass at
 // every position of the window.
 func TestKVCacheMatchesFullForward(t *testing.T) {
-	m := newModel(t, testBackend(t), tinyConfig(), 7)
+	m := newModel(t, traintest.GoBackend(t), tinyConfig(), 7)
 	rows := 2
 	in, _ := data.TextWindows(m.trainIDs, m.Context, 7, 0, rows)
 	ids := tensors.MustCopyFlatData[int32](in)
@@ -398,7 +386,7 @@ func TestKVCacheMatchesFullForward(t *testing.T) {
 // Greedy generation gives the same text with and without the cache while the window is not
 // full; longer generations (past the window) work and stay in the vocabulary.
 func TestGenerateWithAndWithoutCache(t *testing.T) {
-	m := newModel(t, testBackend(t), tinyConfig(), 8)
+	m := newModel(t, traintest.GoBackend(t), tinyConfig(), 8)
 	const prompt = "Y dijo "
 	n := m.Context - len(prompt)
 	greedy := GenerateOptions{Rows: 2}
@@ -505,7 +493,7 @@ func TestDrawFrequencies(t *testing.T) {
 // The validation protocol: the padded last batch scores exactly what full batches would, and
 // the per-position means average to nats/char.
 func TestEvaluatePartialBatch(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	cfg := tinyConfig()
 	cfg.EvalWindows, cfg.EvalBatch = 20, 8 // 2 full batches and one of 4 windows
 	m := newModel(t, b, cfg, 9)
@@ -543,7 +531,7 @@ func TestEvaluatePartialBatch(t *testing.T) {
 // The vocabulary travels in checkpoints; a model whose stored vocabulary differs from the
 // corpus's refuses to decode.
 func TestVocabularyInCheckpoint(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	m := newModel(t, b, tinyConfig(), 10)
 	dir := t.TempDir()
 	if _, err := train.SaveCheckpoint(dir, m.store, 0, 0, nil); err != nil {
@@ -572,7 +560,7 @@ func TestVocabularyInCheckpoint(t *testing.T) {
 // corner of the maps of the whole text (the mask makes a query blind to later characters, so a
 // wrong stride or a transposed head axis shows here); the first query attends only to itself.
 func TestAttentionMaps(t *testing.T) {
-	m := newModel(t, testBackend(t), tinyConfig(), 12)
+	m := newModel(t, traintest.GoBackend(t), tinyConfig(), 12)
 	const full = "Y dijo Dios: Sea"
 	whole, err := m.Attention(full)
 	if err != nil {
@@ -666,7 +654,7 @@ func b2f(b bool) float64 {
 }
 
 func TestSampleWritesText(t *testing.T) {
-	m := newModel(t, testBackend(t), tinyConfig(), 13)
+	m := newModel(t, traintest.GoBackend(t), tinyConfig(), 13)
 	path := filepath.Join(t.TempDir(), "samples.txt")
 	if err := m.Sample(3, path); err != nil {
 		t.Fatal(err)
@@ -690,7 +678,7 @@ func TestSampleWritesText(t *testing.T) {
 }
 
 func TestCopying(t *testing.T) {
-	m := newModel(t, testBackend(t), tinyConfig(), 14)
+	m := newModel(t, traintest.GoBackend(t), tinyConfig(), 14)
 	c, err := m.NewCopying()
 	if err != nil {
 		t.Fatal(err)
@@ -716,7 +704,7 @@ func TestDistinctNGramsAndUnigram(t *testing.T) {
 	if d := DistinctNGrams([]string{"abcdef"}, 3); d != 1 {
 		t.Errorf("distinct 3-grams of abcdef = %g, want 1", d)
 	}
-	m := newModel(t, testBackend(t), tinyConfig(), 15)
+	m := newModel(t, traintest.GoBackend(t), tinyConfig(), 15)
 	// A unigram model fitted to the training split scores no better on the validation split than
 	// the validation characters' own entropy, and not much worse (the two splits are one book).
 	if u, h := m.UnigramNatsPerChar(), unigramEntropy(m.valIDs); !(u >= h && u <= h+0.1) {
@@ -733,5 +721,5 @@ func TestLossAgreesOnXLACPU(t *testing.T) {
 // TestRunFolderRoundTrip: a run trained into a folder, loaded and evaluated again gives the
 // same metrics (the kit's contract, lib/train/traintest).
 func TestRunFolderRoundTrip(t *testing.T) {
-	traintest.RunFolderRoundTrip(t, "gpt", testBackend(t), tinyConfig(), 4, 2)
+	traintest.RunFolderRoundTrip(t, "gpt", traintest.GoBackend(t), tinyConfig(), 4, 2)
 }

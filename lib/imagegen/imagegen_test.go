@@ -9,21 +9,11 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/iagen-course/iagen/lib/backend"
 	"github.com/iagen-course/iagen/lib/classifier"
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/train"
+	"github.com/iagen-course/iagen/lib/train/traintest"
 )
-
-func testBackend(t *testing.T) compute.Backend {
-	t.Helper()
-	b, err := backend.New("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Finalize)
-	return b
-}
 
 // counting is a Generator whose image i has every pixel at grey level i mod 256.
 type counting struct{}
@@ -69,7 +59,7 @@ func TestWriteSamplesDrawsAllN(t *testing.T) {
 // graph that paints every pixel of image i with its latent's first value, and checks the grey
 // levels against GreyLevel.
 func TestDecodeBatchesAndScales(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	exec, err := train.NewEvalExec(b, model.NewStore(), nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 		first := graph.Slice(in[0], graph.AxisRange(), graph.AxisRange(0, 1)) // [B, 1]
 		return []*graph.Node{graph.BroadcastToDims(graph.Reshape(first, -1, 1, 1, 1), in[0].Shape().Dimensions[0], 28, 28, 1)}

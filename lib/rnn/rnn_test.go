@@ -15,7 +15,7 @@ import (
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/iagen-course/iagen/lib/backend"
+	"github.com/iagen-course/iagen/lib/backend/backendtest"
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/gpt"
@@ -24,26 +24,9 @@ import (
 	"github.com/iagen-course/iagen/lib/train/traintest"
 )
 
-// Unit tests run on the pure-Go backend (the unrolled loop): it compiles in about a second and
-// is always there. The While loop is checked on xla:cpu when its plugin is installed.
-func testBackend(t *testing.T) compute.Backend {
-	t.Helper()
-	b, err := backend.New("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// xlaBackend returns xla:cpu, or skips the test (visibly) without it.
-func xlaBackend(t *testing.T) compute.Backend {
-	t.Helper()
-	b, err := backend.New("xla:cpu")
-	if err != nil {
-		t.Skipf("xla:cpu unavailable, the While loop is not checked: %v", err)
-	}
-	return b
-}
+// xlaBackend returns xla:cpu: skipped (visibly) where setup did not install it, a failure
+// where it did but it does not load.
+func xlaBackend(t *testing.T) compute.Backend { return backendtest.XLACPU(t) }
 
 // tinyConfig is a 2-layer, 16-wide model of cell on windows of 8 characters.
 func tinyConfig(cell Cell) Config {
@@ -208,7 +191,7 @@ func checkForward(t *testing.T, m *Model, seed int64) {
 // from its equations, on the go backend (unrolled loop) and on xla:cpu (While loop).
 func TestForwardMatchesFloat64Reference(t *testing.T) {
 	for _, c := range Cells {
-		checkForward(t, newModel(t, testBackend(t), tinyConfig(c), 1), 1)
+		checkForward(t, newModel(t, traintest.GoBackend(t), tinyConfig(c), 1), 1)
 	}
 	xla := xlaBackend(t)
 	for _, c := range Cells {
@@ -259,7 +242,7 @@ func handGradientLoss(net network, in []*graph.Node) *graph.Node {
 func TestGradientMatchesFiniteDifferences(t *testing.T) {
 	for _, c := range Cells {
 		net := network{cell: c, loop: Unrolled, vocab: 5, embed: 3, hidden: 4, layers: 2}
-		reports := nntest.GradCheck(t, testBackend(t), func(in []*graph.Node) *graph.Node { return handGradientLoss(net, in) },
+		reports := nntest.GradCheck(t, traintest.GoBackend(t), func(in []*graph.Node) *graph.Node { return handGradientLoss(net, in) },
 			1e-7, tinyInputs(c)...)
 		worst := 0
 		for i, r := range reports {
@@ -304,7 +287,7 @@ func TestWhileMatchesUnrolled(t *testing.T) {
 }
 
 func TestResumeMatchesUninterrupted(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	cfg := tinyConfig(GRU)
 	cfg.WarmupSteps, cfg.DecaySteps, cfg.MinLRFraction = 2, 8, 0.1 // the schedule must resume too
 	// 11 weights, their two Adam moments, and the step counters.
@@ -312,7 +295,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 }
 
 func TestRunFolderRoundTrip(t *testing.T) {
-	traintest.RunFolderRoundTrip(t, "lstm", testBackend(t), tinyConfig(LSTM), 4, 2)
+	traintest.RunFolderRoundTrip(t, "lstm", traintest.GoBackend(t), tinyConfig(LSTM), 4, 2)
 }
 
 // A training step gives the same loss and gradient norm on the go backend (unrolled loop) and
@@ -350,7 +333,7 @@ func TestCIProfileBeatsUnigram(t *testing.T) {
 	trainText, _ := data.SplitText(text)
 	unigram := unigramEntropy(trainText)
 	cfg, _ := ProfileConfig("ci")
-	m := newModel(t, testBackend(t), cfg, 5)
+	m := newModel(t, traintest.GoBackend(t), cfg, 5)
 	res, err := train.Run(context.Background(), m, train.Config{Steps: cfg.Steps, Seed: 5, Progress: train.SilentProgress()})
 	if err != nil {
 		t.Fatal(err)
@@ -370,7 +353,7 @@ func TestCIProfileBeatsUnigram(t *testing.T) {
 // gives the logits of the whole-window forward pass at every position.
 func TestStepByStepMatchesForward(t *testing.T) {
 	for _, c := range Cells {
-		m := newModel(t, testBackend(t), tinyConfig(c), 6)
+		m := newModel(t, traintest.GoBackend(t), tinyConfig(c), 6)
 		in, _ := data.TextWindows(m.trainIDs, m.Context, 6, 0, 2)
 		out, err := logitsExec(t, m).Call(in)
 		if err != nil {
@@ -399,7 +382,7 @@ func TestStepByStepMatchesForward(t *testing.T) {
 // Sample writes n texts that start with the prompt, the same for the same seed; the sampling
 // options are set by name, and an unknown one is an error naming it.
 func TestSampleAndOptions(t *testing.T) {
-	m := newModel(t, testBackend(t), tinyConfig(LSTM), 7)
+	m := newModel(t, traintest.GoBackend(t), tinyConfig(LSTM), 7)
 	if err := m.SetSampling(json.RawMessage(`{"temperature": 0.5, "top_k": 5, "prompt": "En el principio", "sample_chars": 25}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +418,7 @@ func TestSampleAndOptions(t *testing.T) {
 // GradientByDistance equals the norm of GoMLX's automatic gradient of the last position's
 // loss with respect to the embeddings, and for an untrained tanh RNN it falls with distance.
 func TestGradientByDistance(t *testing.T) {
-	m := newModel(t, testBackend(t), tinyConfig(RNN), 8)
+	m := newModel(t, traintest.GoBackend(t), tinyConfig(RNN), 8)
 	const windows = 3
 	norms, err := m.GradientByDistance(windows)
 	if err != nil {
@@ -507,7 +490,7 @@ func TestRecall(t *testing.T) {
 			}
 		}
 	}
-	res, err := Recall(testBackend(t), cfg, []Cell{LSTM}, []int{1})
+	res, err := Recall(traintest.GoBackend(t), cfg, []Cell{LSTM}, []int{1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,7 +498,7 @@ func TestRecall(t *testing.T) {
 	if res[0].Accuracy < 0.9 {
 		t.Errorf("LSTM recall at delay 1: accuracy %.2f (chance 0.25)", res[0].Accuracy)
 	}
-	if _, err := Recall(testBackend(t), cfg, []Cell{RNN}, []int{6}); err == nil {
+	if _, err := Recall(traintest.GoBackend(t), cfg, []Cell{RNN}, []int{6}); err == nil {
 		t.Error("a delay as long as the sequence accepted")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -22,22 +21,7 @@ import (
 	"github.com/iagen-course/iagen/lib/train/traintest"
 )
 
-var (
-	goBackendOnce sync.Once
-	goBackend     compute.Backend
-	goBackendErr  error
-)
-
-// testBackend is the pure-Go backend: it compiles in a fraction of a second, which keeps these
-// tests fast; it is also where GoMLX has known-wrong gradients, so it is the one to check.
-func testBackend(t *testing.T) compute.Backend {
-	t.Helper()
-	goBackendOnce.Do(func() { goBackend, goBackendErr = backend.New("go") })
-	if goBackendErr != nil {
-		t.Fatal(goBackendErr)
-	}
-	return goBackend
-}
+var ()
 
 // tiny is a configuration small enough to train and check in milliseconds.
 func tiny(arch string) Config {
@@ -76,7 +60,7 @@ func TestProfiles(t *testing.T) {
 }
 
 func TestBinarize(t *testing.T) {
-	m := newModel(t, testBackend(t), tiny("mlp"))
+	m := newModel(t, traintest.GoBackend(t), tiny("mlp"))
 	grey := m.train.Subset(seq(3000))
 	a, b := Binarize(grey, 1), Binarize(grey, 1)
 	c := Binarize(grey, 2)
@@ -108,7 +92,7 @@ func TestShapes(t *testing.T) {
 	for _, arch := range []string{"mlp", "conv"} {
 		t.Run(arch, func(t *testing.T) {
 			cfg := tiny(arch)
-			m := newModel(t, testBackend(t), cfg)
+			m := newModel(t, traintest.GoBackend(t), cfg)
 			ms, err := m.Step(0)
 			if err != nil {
 				t.Fatal(err)
@@ -185,7 +169,7 @@ func relu(v []float64) []float64 {
 // in plain float64 Go from the model's weights, with the same noise ε, and with log q(z|x) taken
 // from the Gaussian density of z itself (not from ε, as the graph does).
 func TestLossMatchesDirectComputation(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	cfg := tiny("mlp")
 	m := newModel(t, b, cfg)
 	const n, k = 4, 3
@@ -300,7 +284,7 @@ func TestLossMatchesDirectComputation(t *testing.T) {
 func TestGradientsReachEveryVariable(t *testing.T) {
 	for _, arch := range []string{"mlp", "conv"} {
 		t.Run(arch, func(t *testing.T) {
-			b := testBackend(t)
+			b := traintest.GoBackend(t)
 			m := newModel(t, b, tiny(arch))
 			var names []string
 			exec, err := train.NewEvalExec(b, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
@@ -433,7 +417,7 @@ func TestCIProfileLearns(t *testing.T) {
 // TestIWAEBoundTightensWithK checks Burda et al.'s Theorem 1 on a briefly trained model:
 // −ELBO ≥ NLL_1 ≥ NLL_10 ≥ NLL_100 (up to Monte Carlo noise, which is small next to the gaps).
 func TestIWAEBoundTightensWithK(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	cfg := tiny("mlp")
 	cfg.Hidden, cfg.Latent, cfg.Batch, cfg.IWAEChunk = 64, 8, 32, 2000
 	m := newModel(t, b, cfg)
@@ -463,7 +447,7 @@ func TestIWAEBoundTightensWithK(t *testing.T) {
 func TestBetaWeightsTheKL(t *testing.T) {
 	cfg := tiny("mlp")
 	cfg.Beta = 4
-	m := newModel(t, testBackend(t), cfg)
+	m := newModel(t, traintest.GoBackend(t), cfg)
 	ms, err := m.Step(0)
 	if err != nil {
 		t.Fatal(err)
@@ -481,7 +465,7 @@ func TestBetaWeightsTheKL(t *testing.T) {
 // and a fresh model in between: every variable (weights, Adam moments, RNG state) and the
 // evaluation must come out bit-identical.
 func TestResumeMatchesUninterrupted(t *testing.T) {
-	b := testBackend(t)
+	b := traintest.GoBackend(t)
 	traintest.ResumeMatchesUninterrupted(t, func() train.Task { return newModel(t, b, tiny("mlp")) }, 12, 5, 10, "test_nll_nats")
 }
 
@@ -490,7 +474,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 func TestInterpolateAndMap(t *testing.T) {
 	cfg := tiny("mlp")
 	cfg.Latent = 2
-	m := newModel(t, testBackend(t), cfg)
+	m := newModel(t, traintest.GoBackend(t), cfg)
 	if _, err := m.Step(0); err != nil {
 		t.Fatal(err)
 	}
@@ -538,7 +522,7 @@ func phiInverse(p float64) float64 {
 func TestLatentMapCoordinates(t *testing.T) {
 	cfg := tiny("mlp")
 	cfg.Latent = 3
-	m := newModel(t, testBackend(t), cfg)
+	m := newModel(t, traintest.GoBackend(t), cfg)
 	if _, err := m.Step(0); err != nil {
 		t.Fatal(err)
 	}
@@ -690,14 +674,14 @@ func TestEncoderDecoderAgreeOnXLACPU(t *testing.T) {
 func TestRunFolderRoundTrip(t *testing.T) {
 	cfg := tiny("mlp")
 	cfg.EvalSamples = 20
-	traintest.RunFolderRoundTrip(t, "vae", testBackend(t), cfg, 4, 10)
+	traintest.RunFolderRoundTrip(t, "vae", traintest.GoBackend(t), cfg, 4, 10)
 }
 
 // TestReportsImageMetrics: the VAE's evaluation scores its samples as every image family does.
 func TestReportsImageMetrics(t *testing.T) {
 	cfg := tiny("mlp")
 	cfg.EvalSamples = 20
-	m := newModel(t, testBackend(t), cfg)
+	m := newModel(t, traintest.GoBackend(t), cfg)
 	if _, err := m.Step(0); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -241,4 +242,18 @@ func readJSON(t *testing.T, path string, v any) {
 	if err := train.ReadJSON(path, v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+var goBackend = sync.OnceValues(func() (compute.Backend, error) { return backend.New("go") })
+
+// GoBackend is the pure-Go backend the family tests train on, one per test binary: it
+// compiles in a fraction of a second, and it is where GoMLX's own gradients are least to be
+// trusted, so the one to check.
+func GoBackend(t testing.TB) compute.Backend {
+	t.Helper()
+	b, err := goBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
