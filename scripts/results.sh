@@ -6,7 +6,7 @@
 #   scripts/results.sh [family ...]      (default: every family below, in order; `make results`)
 #
 # Each run takes both CPU cores: they run one after another. On 2 cores: classifier ~4 min,
-# gan ~50 min, gpt ~20 min, vae ~15 min (BENCH.md).
+# gan ~50 min, gpt ~20 min, lstm ~10 min, vae ~15 min (BENCH.md).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -17,9 +17,10 @@ declare -A TRAIN=(
   [classifier]="train classifier --profile small --out runs/classifier"
   [gan]="train gan --profile small --eval-every 5000 --out runs/gan"
   [gpt]="train gpt --profile small --eval-every 1000 --out runs/gpt"
+  [lstm]="train lstm --profile small --eval-every 500 --out runs/lstm"
   [vae]="train vae --profile small --out runs/vae"
 )
-ORDER=(classifier gan gpt vae)
+ORDER=(classifier gan gpt lstm vae)
 
 families=("$@")
 [[ ${#families[@]} -gt 0 ]] || families=("${ORDER[@]}")
