@@ -281,25 +281,50 @@ func (g *generator) rowsOf(t *tensors.Tensor) [][]float32 {
 	return out
 }
 
-// sampleOptions are the fields of the configuration that `iagen sample gpt --set` may change.
-type sampleOptions struct {
+// SampleOptions are the fields of a character model's configuration that `iagen sample --set`
+// may change: temperature, top_k, top_p (Sampling), prompt and sample_chars. The lstm family
+// shares them.
+type SampleOptions struct {
 	Sampling           // temperature, top_k, top_p
 	Prompt      string `json:"prompt"`
 	SampleChars int    `json:"sample_chars"`
 }
 
-// SetSampling changes the sampling options of Sample (family.SamplingOptions): temperature,
-// top_k, top_p, prompt and sample_chars, given as a JSON object.
-func (m *Model) SetSampling(options json.RawMessage) error {
-	o := sampleOptions{m.Sampling, m.Prompt, m.SampleChars}
-	if err := family.Decode(options, &o, "gpt sampling options"); err != nil {
+// Decode applies the JSON object options over o (family.Decode: an unknown field is an error
+// naming it, what says whose options they are) and checks the result.
+func (o *SampleOptions) Decode(options json.RawMessage, what string) error {
+	if err := family.Decode(options, o, what); err != nil {
 		return err
 	}
 	if err := o.Sampling.Check(); err != nil {
 		return err
 	}
 	if o.SampleChars < 1 {
-		return fmt.Errorf("gpt: sample_chars must be ≥ 1, got %d", o.SampleChars)
+		return fmt.Errorf("%s: sample_chars must be ≥ 1, got %d", what, o.SampleChars)
+	}
+	return nil
+}
+
+// WriteTexts writes texts to path as UTF-8, each after prompt, separated by blank lines: the
+// samples file of a text family.
+func WriteTexts(path, prompt string, texts []string) error {
+	var sb strings.Builder
+	for i, t := range texts {
+		if i > 0 {
+			sb.WriteString("\n\n")
+		}
+		sb.WriteString(prompt + t)
+	}
+	sb.WriteString("\n")
+	return train.WriteFileAtomic(path, []byte(sb.String()))
+}
+
+// SetSampling changes the sampling options of Sample (family.SamplingOptions), given as a JSON
+// object of SampleOptions fields.
+func (m *Model) SetSampling(options json.RawMessage) error {
+	o := SampleOptions{m.Sampling, m.Prompt, m.SampleChars}
+	if err := o.Decode(options, "gpt sampling options"); err != nil {
+		return err
 	}
 	m.Sampling, m.Prompt, m.SampleChars = o.Sampling, o.Prompt, o.SampleChars
 	return nil
@@ -316,15 +341,7 @@ func (m *Model) Sample(n int, path string) error {
 	if err != nil {
 		return err
 	}
-	var sb strings.Builder
-	for i, t := range texts {
-		if i > 0 {
-			sb.WriteString("\n\n")
-		}
-		sb.WriteString(m.Prompt + t)
-	}
-	sb.WriteString("\n")
-	return train.WriteFileAtomic(path, []byte(sb.String()))
+	return WriteTexts(path, m.Prompt, texts)
 }
 
 // GenerationSpeed is characters generated per second, with and without the KV cache.

@@ -4,16 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/gpt"
-	"github.com/iagen-course/iagen/lib/train"
 )
 
 // stepOne is one step of the network for generation: token [B] (int32) read with the state
@@ -130,19 +127,12 @@ func release(ts []*tensors.Tensor) {
 	}
 }
 
-// sampleOptions are the fields of the configuration that `iagen sample lstm --set` may change.
-type sampleOptions struct {
-	gpt.Sampling        // temperature, top_k, top_p
-	Prompt       string `json:"prompt"`
-	SampleChars  int    `json:"sample_chars"`
-}
-
-// SetSampling changes the sampling options of Sample (family.SamplingOptions): temperature,
-// top_k, top_p, prompt and sample_chars, given as a JSON object; an unknown field is an error
-// naming it.
+// SetSampling changes the sampling options of Sample (family.SamplingOptions): the
+// gpt.SampleOptions fields temperature, top_k, top_p, prompt and sample_chars, given as a JSON
+// object; an unknown field is an error naming it.
 func (m *Model) SetSampling(options json.RawMessage) error {
-	o := sampleOptions{m.Sampling, m.Prompt, m.SampleChars}
-	if err := family.Decode(options, &o, "lstm sampling options"); err != nil {
+	o := gpt.SampleOptions{Sampling: m.Sampling, Prompt: m.Prompt, SampleChars: m.SampleChars}
+	if err := o.Decode(options, "lstm sampling options"); err != nil {
 		return err
 	}
 	c := m.Config
@@ -165,10 +155,7 @@ func (m *Model) Sample(n int, path string) error {
 	if err != nil {
 		return err
 	}
-	for i := range texts {
-		texts[i] = m.Prompt + texts[i]
-	}
-	return train.WriteFileAtomic(path, []byte(strings.Join(texts, "\n\n")+"\n"))
+	return gpt.WriteTexts(path, m.Prompt, texts)
 }
 
 // MeasureGeneration returns the characters generated per second (all rows counted) for rows
