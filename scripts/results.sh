@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Re-runs the published `small` results (results/<family>/small): trains each family into
 # runs/<family> (resuming a run that was interrupted; a finished run is kept), evaluates it,
-# and publishes its metrics, manifest, log, samples and curves — no checkpoints.
+# runs the family's study where it has one (diffusion: quality against sampler steps), and
+# publishes its metrics, manifest, log, samples, study and curves — no checkpoints.
 #
 #   scripts/results.sh [family ...]      (default: every family below, in order; `make results`)
 #
 # Each run takes both CPU cores: they run one after another. On 2 cores: classifier ~4 min,
-# gan ~50 min, gpt ~20 min, lstm ~10 min, vae ~15 min (BENCH.md).
+# gan ~50 min, gpt ~20 min, lstm ~10 min, vae ~15 min, diffusion ~2 h 40 min with its study
+# (BENCH.md).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -15,12 +17,15 @@ export GOMLX_NO_AUTO_INSTALL=1 GODEBUG=asyncpreemptoff=1
 # The command of each published run, as its manifest.json records it.
 declare -A TRAIN=(
   [classifier]="train classifier --profile small --out runs/classifier"
+  [diffusion]="train diffusion --profile small --checkpoint-every 500 --out runs/diffusion"
   [gan]="train gan --profile small --eval-every 5000 --out runs/gan"
   [gpt]="train gpt --profile small --eval-every 1000 --out runs/gpt"
   [lstm]="train lstm --profile small --eval-every 500 --out runs/lstm"
   [vae]="train vae --profile small --out runs/vae"
 )
-ORDER=(classifier gan gpt lstm vae)
+ORDER=(classifier gan gpt lstm vae diffusion)
+# The families whose published results carry a study (iagen study).
+STUDY=(diffusion)
 
 families=("$@")
 [[ ${#families[@]} -gt 0 ]] || families=("${ORDER[@]}")
@@ -39,6 +44,10 @@ for f in "${families[@]}"; do
     echo "==> $f: bin/iagen ${TRAIN[$f]} ${resume[*]}"
     # shellcheck disable=SC2086 # the command is a list of words
     bin/iagen ${TRAIN[$f]} "${resume[@]}"
+  fi
+  if [[ " ${STUDY[*]} " == *" $f "* ]]; then
+    echo "==> $f: bin/iagen study $f --from $dir"
+    bin/iagen study "$f" --from "$dir"
   fi
   bin/iagen publish "$f" --from "$dir"
 done

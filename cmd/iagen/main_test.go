@@ -552,3 +552,52 @@ func TestSampleDiffusionOptions(t *testing.T) {
 		t.Errorf("iagen sample diffusion --set bogus=1: status %d, stderr %q; want one line naming the field", status, stderr)
 	}
 }
+
+// iagen study diffusion measures quality against sampler steps into the run folder, and
+// iagen publish carries the study along; a family without a study says so in one line.
+func TestStudy(t *testing.T) {
+	run := t.TempDir()
+	if status, _, stderr := cli(t, "train", "diffusion", "--backend", "go", "--steps", "2", "--samples", "0",
+		"--set", "channels=4", "--set", "groups=2", "--set", "time_dim=8", "--set", "sample_batch=10", "--set", "timesteps=20",
+		"--set", "sampling={\"sampler\":\"ddim\",\"steps\":5}", "--set", "eval_samples=10", "--set", "eval_loss_images=10", "--out", run); status != 0 {
+		t.Fatalf("train diffusion: %s", stderr)
+	}
+	if status, _, stderr := cli(t, "study", "diffusion", "--backend", "go", "--from", run, "--n", "10"); status != 0 {
+		t.Fatalf("study diffusion: %s", stderr)
+	}
+	var st struct {
+		Samples  int
+		Samplers []struct {
+			Sampler string
+			Steps   int
+			FLD     float64 `json:"fld"`
+		}
+	}
+	if err := train.ReadJSON(filepath.Join(run, "study.json"), &st); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, q := range st.Samplers {
+		names = append(names, q.Sampler)
+		if !(q.FLD > 0) {
+			t.Errorf("%s: Fréchet distance %g", q.Sampler, q.FLD)
+		}
+	}
+	// T = 20: DDIM with the study's step counts below 20, then DDPM with all 20.
+	if st.Samples != 10 || strings.Join(names, " ") != "DDIM-10 DDPM-20" {
+		t.Errorf("study of %d samples with %v; want 10 with DDIM-10 DDPM-20", st.Samples, names)
+	}
+	out := t.TempDir()
+	if status, _, stderr := cli(t, "publish", "diffusion", "--from", run, "--out", out); status != 0 {
+		t.Fatalf("publish: %s", stderr)
+	}
+	for _, f := range []string{"study.json", "study.svg"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("publish left out %s: %v", f, err)
+		}
+	}
+	status, _, stderr := cli(t, "study", "gan", "--from", run)
+	if status == 0 || !oneLine(stderr) {
+		t.Errorf("iagen study gan on a diffusion run: status %d, stderr %q; want a one-line error", status, stderr)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/gomlx/compute"
@@ -21,6 +22,8 @@ func init() {
 		summary: "re-evaluate a trained run and rewrite its metrics.json", run: runEval})
 	register(&command{name: "publish", usage: "publish <family> --from DIR [--out DIR]",
 		summary: "copy a finished run's metrics, manifest, log and samples (no checkpoints) and draw its curves into results/<family>/<profile>", run: runPublish})
+	register(&command{name: "study", usage: "study <family> --from DIR [--n N]",
+		summary: "measure what is too slow for every evaluation (diffusion: quality against sampler steps) into DIR/study.json and study.svg", run: runStudy})
 	register(&command{name: "sample", usage: "sample <family> --from DIR --n N --out FILE",
 		summary: "draw samples from a trained run (PNG grid or text)", run: runSample})
 }
@@ -158,6 +161,32 @@ func runEval(args []string) error {
 		fmt.Printf("%s = %.6g\n", x.Name, x.Value)
 	}
 	return err
+}
+
+func runStudy(args []string) error {
+	var c common
+	fs := newFlagSet("study")
+	addRunFlags(fs, &c)
+	from := fs.String("from", "", "run folder written by iagen train")
+	n := fs.Int("n", 0, "samples per measurement (default: the configuration's)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	name, err := familyArg(pos)
+	if err != nil {
+		return err
+	}
+	r, b, err := loadRun(name, *from, c)
+	if err != nil {
+		return err
+	}
+	defer b.Finalize()
+	if err := r.Study(*n); err != nil {
+		return err
+	}
+	fmt.Println(filepath.Join(r.Dir, "study.json"))
+	return nil
 }
 
 func runSample(args []string) error {

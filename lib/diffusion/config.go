@@ -41,6 +41,10 @@ type Config struct {
 	// EvalLossImages test images give the evaluation's ε-loss (test_loss), each with its noise
 	// and time step fixed (EvalSeed), the time steps spread evenly over 0…T−1.
 	EvalLossImages int `json:"eval_loss_images"`
+	// StudySamples images per sampler give the quality-versus-steps study (Model.Study): DDIM
+	// with StudySteps and DDPM with all T steps. DDPM's cost (T network evaluations per image)
+	// sets it below EvalSamples.
+	StudySamples int `json:"study_samples"`
 }
 
 // Sampling chooses the reverse process that turns noise x_T ~ N(0, I) into images:
@@ -74,13 +78,13 @@ var DDIM50 = Sampling{Sampler: "ddim", Steps: 50, Eta: 0, Clip: true}
 func ProfileConfig(profile string) (Config, error) {
 	bench := Config{UNetConfig: nn.BenchUNet(), Timesteps: 1000, Schedule: "linear", BetaStart: 1e-4, BetaEnd: 0.02,
 		Batch: 64, LearningRate: 2e-4, Steps: 20000, Sampling: DDIM50, SampleBatch: 64,
-		EvalSamples: 10000, EvalLossImages: 1000}
+		EvalSamples: 10000, EvalLossImages: 1000, StudySamples: 500}
 	switch profile {
 	case "ci":
 		c := bench
 		c.UNetConfig = nn.UNetConfig{Channels: 8, Mults: []int{1, 2}, Attention: []int{1}, Heads: 2, Groups: 4, TimeDim: 32}
 		c.Batch, c.LearningRate, c.Steps, c.EMADecay = 32, 1e-3, 400, 0.9
-		c.Sampling.Steps, c.SampleBatch, c.EvalSamples, c.EvalLossImages = 10, 100, 200, 200
+		c.Sampling.Steps, c.SampleBatch, c.EvalSamples, c.EvalLossImages, c.StudySamples = 10, 100, 200, 200, 100
 		return c, nil
 	case "small", "full":
 		c := bench
@@ -111,8 +115,9 @@ func (c Config) Check() error {
 		return fmt.Errorf("diffusion: batch (%d) must be ≥ 1, steps (%d) and warmup (%d) ≥ 0, learning_rate (%g) > 0", c.Batch, c.Steps, c.Warmup, c.LearningRate)
 	case c.EMADecay < 0 || c.EMADecay >= 1:
 		return fmt.Errorf("diffusion: ema_decay %g must be in [0, 1)", c.EMADecay)
-	case c.SampleBatch < 1 || c.EvalSamples < 10 || c.EvalLossImages < 1:
-		return fmt.Errorf("diffusion: sample_batch (%d) and eval_loss_images (%d) must be ≥ 1, eval_samples (%d) ≥ 10", c.SampleBatch, c.EvalLossImages, c.EvalSamples)
+	case c.SampleBatch < 1 || c.EvalSamples < 10 || c.EvalLossImages < 1 || c.StudySamples < 10:
+		return fmt.Errorf("diffusion: sample_batch (%d) and eval_loss_images (%d) must be ≥ 1, eval_samples (%d) and study_samples (%d) ≥ 10",
+			c.SampleBatch, c.EvalLossImages, c.EvalSamples, c.StudySamples)
 	}
 	return c.Sampling.Check(c.Timesteps)
 }

@@ -47,7 +47,7 @@ func TestProfiles(t *testing.T) {
 	b, _ := ProfileConfig("bench")
 	want := Config{UNetConfig: nn.UNetConfig{Channels: 32, Mults: []int{1, 2, 2}, Attention: []int{2}, Heads: 4, Groups: 8, TimeDim: 128},
 		Timesteps: 1000, Schedule: "linear", BetaStart: 1e-4, BetaEnd: 0.02, Batch: 64, LearningRate: 2e-4, Steps: b.Steps,
-		Sampling: Sampling{Sampler: "ddim", Steps: 50, Eta: 0, Clip: true}, SampleBatch: 64, EvalSamples: 10000, EvalLossImages: 1000}
+		Sampling: Sampling{Sampler: "ddim", Steps: 50, Eta: 0, Clip: true}, SampleBatch: 64, EvalSamples: 10000, EvalLossImages: 1000, StudySamples: b.StudySamples}
 	if !reflect.DeepEqual(b, want) {
 		t.Errorf("bench profile %+v, want BENCH.md's %+v", b, want)
 	}

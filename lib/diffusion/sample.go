@@ -313,9 +313,9 @@ func (m *Model) TestLoss() (float64, error) {
 // its steps (network evaluations per image), its speed (images per second of sampling alone)
 // and the image metrics of its samples.
 type Quality struct {
-	Sampler          string
-	Steps            int
-	SamplesPerSecond float64
+	Sampler          string  `json:"sampler"`
+	Steps            int     `json:"steps"`
+	SamplesPerSecond float64 `json:"samples_per_second"`
 	metrics.ImageReport
 }
 
@@ -333,27 +333,38 @@ func (m *Model) QualityVsSteps(n int, steps []int, ddpm bool) ([]Quality, error)
 	if ddpm {
 		samplers = append(samplers, Sampling{Sampler: "ddpm", Clip: m.Config.Sampling.Clip})
 	}
-	y, err := m.scorer.Yardstick(n)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := m.Generate(Sampling{Sampler: "ddim", Steps: 1}, 1, 0); err != nil { // compiles the step
-		return nil, err
-	}
 	var out []Quality
 	for _, s := range samplers {
-		t0 := time.Now()
-		im, err := m.Generate(s, n, EvalSeed)
+		q, err := m.Quality(s, n)
 		if err != nil {
-			return nil, err
-		}
-		q := Quality{Sampler: s.Name(m.Timesteps), Steps: len(s.Timesteps(m.Timesteps)), SamplesPerSecond: float64(n) / time.Since(t0).Seconds()}
-		if q.ImageReport, err = y.Evaluate(im); err != nil {
 			return nil, err
 		}
 		out = append(out, q)
 	}
 	return out, nil
+}
+
+// Quality scores n samples of sampler s, drawn from the noise of every evaluation (EvalSeed),
+// and times the sampling alone (the denoising step compiled beforehand).
+func (m *Model) Quality(s Sampling, n int) (Quality, error) {
+	if err := s.Check(m.Timesteps); err != nil {
+		return Quality{}, err
+	}
+	y, err := m.scorer.Yardstick(n)
+	if err != nil {
+		return Quality{}, err
+	}
+	if _, err := m.Generate(Sampling{Sampler: "ddim", Steps: 1}, 1, 0); err != nil { // compiles the step
+		return Quality{}, err
+	}
+	t0 := time.Now()
+	im, err := m.Generate(s, n, EvalSeed)
+	if err != nil {
+		return Quality{}, err
+	}
+	q := Quality{Sampler: s.Name(m.Timesteps), Steps: len(s.Timesteps(m.Timesteps)), SamplesPerSecond: float64(n) / time.Since(t0).Seconds()}
+	q.ImageReport, err = y.Evaluate(im)
+	return q, err
 }
 
 var _ family.Sampler = (*Model)(nil)

@@ -30,11 +30,12 @@ func ResultsDir(root, name, profile string) string {
 }
 
 // publishedFiles are the files of a run folder that a reader needs; checkpoints stay behind.
-var publishedFiles = []string{"metrics.json", "manifest.json", "log.jsonl", "samples.png", "samples.txt"}
+var publishedFiles = []string{"metrics.json", "manifest.json", "log.jsonl", "samples.png", "samples.txt", "study.json", "study.svg"}
 
 // Publish copies what a reader needs of the finished run of family name in dir into out —
-// metrics.json, manifest.json, log.jsonl and the samples, not the checkpoints — and draws the
-// family's curves there as SVG. The manifest's command reproduces the run.
+// metrics.json, manifest.json, log.jsonl, the samples and a study (Studier), not the
+// checkpoints — and draws the family's curves there as SVG. The manifest's command reproduces
+// the run.
 func Publish(name, dir, out string) error {
 	f, err := Get(name)
 	if err != nil {

@@ -161,6 +161,25 @@ func (r *Run) Evaluate() (train.Metrics, error) {
 	return ms, train.WriteJSON(path, out)
 }
 
+// Studier is a model with a measurement too slow to repeat at every evaluation (the diffusion
+// family's quality against the sampler's steps): Study writes it into the run folder dir as
+// study.json and study.svg, which Publish copies, on n samples (0: the configuration's number).
+type Studier interface {
+	Study(dir string, n int) error
+}
+
+// Study runs the family's study of the run into its folder (`iagen study`).
+func (r *Run) Study(n int) error {
+	s, ok := r.Model.(Studier)
+	if !ok {
+		return fmt.Errorf("family %s has no study", r.Family)
+	}
+	if n < 0 {
+		return fmt.Errorf("the number of samples must be ≥ 0, got %d", n)
+	}
+	return s.Study(r.Dir, n)
+}
+
 // Sample writes n samples to path (a PNG grid or text; "" means dir/samples.png or .txt) with
 // the sampling options given (a JSON object of the family's SamplingConfig fields, e.g.
 // {"temperature": 0.8}), and returns the path written.

@@ -30,11 +30,11 @@ type Series struct {
 	X, Y []float64
 }
 
-// ChartOptions are a chart's size in pixels (zero: 640×320) and its y scale: with LogY the
-// y axis is logarithmic and points with y ≤ 0 are skipped.
+// ChartOptions are a chart's size in pixels (zero: 640×320) and its scales: with LogX or LogY
+// that axis is logarithmic and points with a coordinate ≤ 0 on it are skipped.
 type ChartOptions struct {
 	Width, Height int
-	LogY          bool
+	LogX, LogY    bool
 }
 
 // Chart is a plot made by LineChart, Scatter or HeatMap, ready to render as SVG or PNG at its
@@ -128,13 +128,16 @@ func xyChart(name, title, xLabel, yLabel string, series []Series, opts []ChartOp
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	p := newPlot(title, xLabel, yLabel)
+	if o.LogX {
+		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	}
 	if o.LogY {
 		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 	}
 	legend := newLegend()
 	drawn := 0
 	for i, s := range series {
-		xys, err := finitePoints(s, o.LogY)
+		xys, err := finitePoints(s, o.LogX, o.LogY)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -161,9 +164,9 @@ func xyChart(name, title, xLabel, yLabel string, series []Series, opts []ChartOp
 	return c, nil
 }
 
-// finitePoints returns the points of s whose coordinates are finite (and, for a log scale,
-// whose y is positive).
-func finitePoints(s Series, logY bool) (plotter.XYs, error) {
+// finitePoints returns the points of s whose coordinates are finite (and positive on a log
+// scale).
+func finitePoints(s Series, logX, logY bool) (plotter.XYs, error) {
 	if s.X != nil && len(s.X) != len(s.Y) {
 		return nil, fmt.Errorf("series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
 	}
@@ -174,7 +177,7 @@ func finitePoints(s Series, logY bool) (plotter.XYs, error) {
 		if s.X != nil {
 			x = s.X[i]
 		}
-		if finite(x) && finite(y) && (!logY || y > 0) {
+		if finite(x) && finite(y) && (!logX || x > 0) && (!logY || y > 0) {
 			xys = append(xys, plotter.XY{X: x, Y: y})
 		}
 	}

@@ -112,16 +112,18 @@ func TestChartPNGHasRequestedSize(t *testing.T) {
 	}
 }
 
-func TestLogYSkipsNonPositive(t *testing.T) {
-	c, err := LineChart("", "", "", []Series{{Y: []float64{0, -1, 10, 100}}}, ChartOptions{LogY: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.SVG(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LineChart("", "", "", []Series{{Y: []float64{0, -1}}}, ChartOptions{LogY: true}); err == nil {
-		t.Error("a log chart of non-positive values must fail")
+func TestLogScalesSkipNonPositive(t *testing.T) {
+	for _, o := range []ChartOptions{{LogY: true}, {LogX: true}, {LogX: true, LogY: true}} {
+		c, err := LineChart("", "", "", []Series{{X: []float64{0, -1, 10, 100}, Y: []float64{0, -1, 10, 100}}}, o)
+		if err != nil {
+			t.Fatalf("%+v: %v", o, err)
+		}
+		if _, err := c.SVG(); err != nil {
+			t.Fatalf("%+v: %v", o, err)
+		}
+		if _, err := LineChart("", "", "", []Series{{X: []float64{0, -1}, Y: []float64{0, -1}}}, o); err == nil {
+			t.Errorf("%+v: a log chart of non-positive values must fail", o)
+		}
 	}
 }
 
