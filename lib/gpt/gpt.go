@@ -130,16 +130,14 @@ func (m *Model) compile() (err error) {
 	m.step, err = train.NewTrainExec(m.backend, m.store, opt, "", []string{"loss"},
 		func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 			train.SetLearningRate(scope, in[2])
-			h, _, _ := m.forward(scope, in[0], false, false)
-			return []*graph.Node{graph.ReduceAllMean(nll(m.head(scope, h), in[1]))}
+			return []*graph.Node{graph.ReduceAllMean(nll(m.logits(scope, in[0]), in[1]))}
 		})
 	if err != nil {
 		return err
 	}
 	// Per-position NLL [B, T] of targets given tokens.
 	m.eval, err = train.NewEvalExec(m.backend, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-		h, _, _ := m.forward(scope, in[0], false, false)
-		return []*graph.Node{nll(m.head(scope, h), in[1])}
+		return []*graph.Node{nll(m.logits(scope, in[0]), in[1])}
 	})
 	if err != nil {
 		return err

@@ -75,8 +75,7 @@ func TestLearningRateSchedule(t *testing.T) {
 func logitsExec(t *testing.T, m *Model) *train.Exec {
 	t.Helper()
 	e, err := train.NewEvalExec(m.backend, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-		h, _, _ := m.forward(scope, in[0], false, false)
-		logits := m.head(scope, h)
+		logits := Logits(scope, m.Config, m.vocabSize, in[0]) // the exported graph, the family's variables
 		return []*graph.Node{logits, graph.ReduceAllMean(nll(logits, in[1]))}
 	})
 	if err != nil {

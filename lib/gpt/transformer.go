@@ -91,6 +91,22 @@ func (m *Model) decode(scope *model.Scope, token, pos *graph.Node, caches []kvCa
 	return graph.Reshape(m.finalNorm(scope, x), b, m.DModel), updated
 }
 
+// Logits builds the Transformer of cfg (its sizes: Context, DModel, Heads, Layers, MLPMult) over
+// tokens [B, T] (int32, T ≤ cfg.Context) drawn from a vocabulary of vocab symbols, with its
+// variables in scope, and returns the next-symbol logits [B, T, vocab]: the graph the family
+// trains, for tasks other than its corpus (lib/rnn's recall task trains it on synthetic
+// sequences, as it does the recurrent cells).
+func Logits(scope *model.Scope, cfg Config, vocab int, tokens *graph.Node) *graph.Node {
+	m := &Model{Config: cfg, vocabSize: vocab}
+	return m.logits(scope, tokens)
+}
+
+// logits returns the next-character logits [B, T, V] for tokens [B, T].
+func (m *Model) logits(scope *model.Scope, tokens *graph.Node) *graph.Node {
+	h, _, _ := m.forward(scope, tokens, false, false)
+	return m.head(scope, h)
+}
+
 // embed returns E[tokens] + P[positions]: tokens [B, T] int32, positions [T] int32 → [B, T, D].
 func (m *Model) embed(scope *model.Scope, tokens, positions *graph.Node) *graph.Node {
 	b, t := tokens.Shape().Dimensions[0], tokens.Shape().Dimensions[1]

@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/iagen-course/iagen/lib/gpt"
 	"github.com/iagen-course/iagen/lib/train"
 )
 
@@ -72,30 +73,39 @@ func (n network) gradientByDistance(w params, tokens, targets *graph.Node) *grap
 	return graph.ReduceMean(graph.Sqrt(graph.ReduceSum(graph.Square(dx), -1)), 1)
 }
 
-// RecallConfig sets up the delayed-recall task of Recall.
+// RecallConfig sets up the delayed-recall task of Recall and RecallTransformer.
 type RecallConfig struct {
 	Symbols      int     // alphabet size S: chance accuracy is 1/S
 	Length       int     // sequence length T (> every delay)
 	Hidden       int     // state width of the one recurrent layer (the embedding is as wide)
 	Batch        int     // sequences per training step
-	Steps        int     // training steps per (cell, delay)
-	LearningRate float64 // Adam's, with the gradient clipped to global norm 1
+	Steps        int     // training steps per (model, delay)
+	LearningRate float64 // Adam's (for the recurrent cells with the gradient clipped to global norm 1)
 	TestSeqs     int     // fresh sequences the accuracy is measured on
 	Seed         int64
+	ForgetBias   float64 // the LSTM's (Config.ForgetBias)
+	// Transformer sizes the decoder-only Transformer of lib/gpt that RecallTransformer trains:
+	// its DModel, Heads, Layers and MLPMult (the context is Length; other fields are unused).
+	Transformer gpt.Config
 }
 
 // DefaultRecall is a task small enough to train a cell for three delays in about a minute on
-// xla:cpu (two cores, shared).
+// xla:cpu (two cores, shared). Its Transformer has 2 blocks of width 64, about three times the
+// LSTM's parameters.
 var DefaultRecall = RecallConfig{Symbols: 8, Length: 40, Hidden: 64, Batch: 32, Steps: 2500, LearningRate: 3e-3,
-	TestSeqs: 1024, Seed: 1}
+	TestSeqs: 1024, Seed: 1, Transformer: gpt.Config{DModel: 64, Heads: 4, Layers: 2, MLPMult: 4}}
 
-// RecallResult is one (cell, delay) of Recall.
+// RecallResult is one (model, delay) of Recall or RecallTransformer.
 type RecallResult struct {
-	Cell      Cell    `json:"cell"`
+	Model     string  `json:"model"` // the cell (rnn, gru, lstm) or "transformer"
 	Delay     int     `json:"delay"`
+	Params    int     `json:"params"`     // trainable parameters
 	Accuracy  float64 `json:"accuracy"`   // at the last position of TestSeqs fresh sequences
 	FinalLoss float64 `json:"final_loss"` // training loss of the last step (nats; chance is log S)
 }
+
+// Transformer is RecallResult.Model for the Transformer of RecallTransformer.
+const Transformer = "transformer"
 
 // Recall measures memory directly: a one-layer network of each cell reads a sequence of
 // symbols drawn uniformly from S and must output, at every step t ≥ k, the symbol it read k
@@ -104,15 +114,69 @@ type RecallResult struct {
 // positions t ≥ k), then scored on fresh sequences by whether its most likely symbol at the
 // last position is x_{T−k}. A model that has not learned to remember scores 1/S.
 func Recall(b compute.Backend, cfg RecallConfig, cells []Cell, delays []int) ([]RecallResult, error) {
-	var out []RecallResult
+	var models []recallModel
 	for _, c := range cells {
+		if err := c.Check(); err != nil {
+			return nil, err
+		}
+		net := network{cell: c, loop: Auto.resolve(b), vocab: cfg.Symbols, embed: cfg.Hidden, hidden: cfg.Hidden, layers: 1}
+		if c == LSTM {
+			net.forgetBias = cfg.ForgetBias
+		}
+		models = append(models, recallModel{name: string(c),
+			loss: func(scope *model.Scope, tokens, targets, weight *graph.Node) *graph.Node {
+				loss, _ := net.trainingLoss(scope, tokens, targets, weight, 1)
+				return loss
+			},
+			logits: func(scope *model.Scope, tokens *graph.Node) *graph.Node {
+				return timeMajor(net.forward(net.params(scope, tokens.Graph()), tokens).logits)
+			}})
+	}
+	return recallAll(b, cfg, models, delays)
+}
+
+// RecallTransformer is Recall for the decoder-only Transformer of lib/gpt (gpt.Logits, sized by
+// cfg.Transformer): the same sequences, loss weights, optimizer, steps and accuracy, the
+// gradient left to GoMLX's automatic differentiation and not clipped (as the gpt family
+// trains). Causal attention reads every earlier position directly — recalling x_{t−k} is
+// attending k positions back (Vaswani et al. 2017), with no state to carry it through k steps —
+// so its accuracy should not fall with k, up to the window it sees (Length).
+func RecallTransformer(b compute.Backend, cfg RecallConfig, delays []int) ([]RecallResult, error) {
+	tf := cfg.Transformer
+	tf.Context, tf.Batch, tf.EvalBatch, tf.LearningRate = cfg.Length, cfg.Batch, cfg.Batch, cfg.LearningRate
+	if err := tf.Check(); err != nil {
+		return nil, fmt.Errorf("rnn: recall's Transformer: %w", err)
+	}
+	return recallAll(b, cfg, []recallModel{{name: Transformer,
+		loss: func(scope *model.Scope, tokens, targets, weight *graph.Node) *graph.Node {
+			nll, _ := crossEntropy(timeMajor(gpt.Logits(scope, tf, cfg.Symbols, tokens)), timeMajor(targets), weight)
+			return meanLoss(nll, weight)
+		},
+		logits: func(scope *model.Scope, tokens *graph.Node) *graph.Node {
+			return gpt.Logits(scope, tf, cfg.Symbols, tokens)
+		}}}, delays)
+}
+
+// recallModel is one model of the recall task: the loss of a training step, for tokens and
+// targets [B, T] and loss weights [T, B], whose gradient the optimizer follows, and the logits
+// [B, T, S] it predicts with.
+type recallModel struct {
+	name   string
+	loss   func(scope *model.Scope, tokens, targets, weight *graph.Node) *graph.Node
+	logits func(scope *model.Scope, tokens *graph.Node) *graph.Node
+}
+
+// recallAll trains and scores every model at every delay.
+func recallAll(b compute.Backend, cfg RecallConfig, models []recallModel, delays []int) ([]RecallResult, error) {
+	var out []RecallResult
+	for _, rm := range models {
 		for _, k := range delays {
 			if k < 1 || k >= cfg.Length {
 				return nil, fmt.Errorf("rnn: delay %d outside [1, %d)", k, cfg.Length)
 			}
-			r, err := recallOne(b, cfg, c, k)
+			r, err := recallOne(b, cfg, rm, k)
 			if err != nil {
-				return nil, fmt.Errorf("rnn: recall, %s, delay %d: %w", c, k, err)
+				return nil, fmt.Errorf("rnn: recall, %s, delay %d: %w", rm.name, k, err)
 			}
 			out = append(out, r)
 		}
@@ -139,17 +203,17 @@ func recallBatch(cfg RecallConfig, k, n int, r *rand.Rand) (tokens, targets, wei
 		tensors.FromFlatDataAndDimensions(w, t, n)
 }
 
-func recallOne(b compute.Backend, cfg RecallConfig, cell Cell, k int) (RecallResult, error) {
-	res := RecallResult{Cell: cell, Delay: k}
-	net := network{cell: cell, loop: Auto.resolve(b), vocab: cfg.Symbols, embed: cfg.Hidden, hidden: cfg.Hidden, layers: 1}
+// recallOne trains a fresh rm for delay k and scores it. Every model sees the same sequences
+// for the same delay (they are drawn from (Seed, k)).
+func recallOne(b compute.Backend, cfg RecallConfig, rm recallModel, k int) (RecallResult, error) {
+	res := RecallResult{Model: rm.name, Delay: k}
 	store := model.NewStore()
 	if err := store.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return res, err
 	}
 	opt := optimizer.Adam().LearningRate(cfg.LearningRate).Epsilon(1e-8).Done()
 	step, err := train.NewTrainExec(b, store, opt, "", []string{"loss"}, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-		loss, _ := net.trainingLoss(scope, in[0], in[1], in[2], 1)
-		return []*graph.Node{loss}
+		return []*graph.Node{rm.loss(scope, in[0], in[1], in[2])}
 	})
 	if err != nil {
 		return res, err
@@ -163,11 +227,11 @@ func recallOne(b compute.Backend, cfg RecallConfig, cell Cell, k int) (RecallRes
 		}
 		res.FinalLoss = ms[0].Value
 	}
+	res.Params = train.TrainableParams(store)
 	// Score the last position: the argmax of its logits against x_{T−k}.
 	score, err := train.NewEvalExec(b, store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-		logits := net.forward(net.params(scope, in[0].Graph()), in[0]).logits // [T, B, S]
-		last := graph.Squeeze(graph.SliceAxis(logits, 0, graph.AxisElem(cfg.Length-1)), 0)
-		return []*graph.Node{graph.ArgMax(last, -1, in[0].DType())}
+		last := graph.SliceAxis(rm.logits(scope, in[0]), 1, graph.AxisElem(cfg.Length-1)) // [B, 1, S]
+		return []*graph.Node{graph.ArgMax(graph.Squeeze(last, 1), -1, in[0].DType())}
 	})
 	if err != nil {
 		return res, err

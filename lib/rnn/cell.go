@@ -48,6 +48,7 @@ const (
 	//	h' = o ⊙ tanh(c')                   carousel"), ∂c'/∂c = diag(f), with no squashing
 	//
 	// Without the forget gate (f ≡ 1) the cell state can only grow; Gers et al. let it reset.
+	// Config.ForgetBias starts f open (Jozefowicz et al. 2015).
 	LSTM Cell = "lstm"
 )
 

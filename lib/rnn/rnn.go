@@ -36,6 +36,7 @@
 //
 //	iagen train lstm --profile small --out runs/lstm
 //	iagen train lstm --profile small --set cell=gru --out runs/gru
+//	iagen train lstm --profile small --set forget_bias=1 --out runs/lstm-fb1
 //	iagen sample lstm --from runs/lstm --n 8 --set temperature=0.8 --out muestras.txt
 package rnn
 
@@ -101,7 +102,8 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	vocab := corpus.Vocab
 	m := &Model{Config: cfg, seed: opts.Seed, backend: opts.Backend, store: model.NewStore(), vocab: vocab,
 		datasets: corpus.Files, trainIDs: corpus.Train, valIDs: corpus.Val,
-		net: network{cell: cfg.Cell, loop: cfg.Loop.resolve(opts.Backend), vocab: vocab.Size(), embed: cfg.Embed, hidden: cfg.Hidden, layers: cfg.Layers}}
+		net: network{cell: cfg.Cell, loop: cfg.Loop.resolve(opts.Backend), vocab: vocab.Size(), embed: cfg.Embed, hidden: cfg.Hidden,
+			layers: cfg.Layers, forgetBias: cfg.ForgetBias}}
 	if err := m.compile(); err != nil {
 		return nil, err
 	}
@@ -203,6 +205,7 @@ type network struct {
 	cell                         Cell
 	loop                         Loop // Unrolled or While (resolved)
 	vocab, embed, hidden, layers int
+	forgetBias                   float64 // Config.ForgetBias (LSTM only)
 }
 
 // params are the network's variables as nodes of one graph — or, from backward, the
@@ -227,7 +230,8 @@ func (p params) list() []*graph.Node {
 // E ~ N(0, 1) (nn.Embedding); every recurrent weight and bias and the head's weights and
 // biases ~ U(−1/√H, 1/√H) (nn.LSTM, and nn.Linear's bound 1/√fan_in with fan_in = H).
 // Paths: /embedding/embeddings, /layer_<l>/{input_weights, recurrent_weights, input_biases,
-// recurrent_biases}, /head/{weights, biases}.
+// recurrent_biases}, /head/{weights, biases}. A forgetBias is added to the forget gate's block
+// of every layer's b_x (see forgetBiasInit).
 func (n network) params(scope *model.Scope, g *graph.Graph) params {
 	k := 1 / math.Sqrt(float64(n.hidden))
 	uniform := func(s *model.Scope) *model.Scope { return s.WithInitializer(initializer.RandomUniformFn(s, -k, k)) }
@@ -244,12 +248,28 @@ func (n network) params(scope *model.Scope, g *graph.Graph) params {
 		}
 		p.w = append(p.w, v(s, "input_weights", in, gh))
 		p.r = append(p.r, v(s, "recurrent_weights", n.hidden, gh))
-		p.bx = append(p.bx, v(s, "input_biases", gh))
+		bx := s
+		if n.forgetBias != 0 {
+			bx = s.WithInitializer(forgetBiasInit(initializer.RandomUniformFn(s, -k, k), n.hidden, n.forgetBias))
+		}
+		p.bx = append(p.bx, v(bx, "input_biases", gh))
 		p.bh = append(p.bh, v(s, "recurrent_biases", gh))
 	}
 	hs := uniform(scope.At("head"))
 	p.headW, p.headB = v(hs, "weights", n.hidden, n.vocab), v(hs, "biases", n.vocab)
 	return p
+}
+
+// forgetBiasInit is init plus bias on the forget gate's block of an LSTM bias vector [4H]:
+// elements [H, 2H) in the order i, f, g, o (LSTM). Only b_x is shifted, so the forget gate's
+// total bias b_x,f + b_h,f starts at bias plus PyTorch's uniform noise, and init draws the same
+// random numbers as without it: every other parameter is initialized as it would be.
+func forgetBiasInit(init initializer.VariableInitializer, hidden int, bias float64) initializer.VariableInitializer {
+	return func(g *graph.Graph, shape shapes.Shape) *graph.Node {
+		block := graph.DivScalar(graph.Iota(g, shapes.Make(dtypes.Int32, shape.Dimensions...), 0), hidden)
+		forget := graph.ConvertDType(graph.Equal(block, graph.Const(g, int32(1))), shape.DType)
+		return graph.Add(init(g, shape), graph.MulScalar(forget, bias))
+	}
 }
 
 // affine returns x·W + b for x [..., F], w [F, N] and b [N]: [..., N].
@@ -353,12 +373,16 @@ func (n network) trainingLoss(scope *model.Scope, tokens, targets, weight *graph
 		clip = math.Inf(1) // no clipping: the factor min(1, ∞) is 1
 	}
 	g, norm := nn.ClipByGlobalNorm(grads.list(), clip)
+	return withGradients(meanLoss(nll, weight), w.list(), g), norm
+}
+
+// meanLoss is the loss whose gradient crossEntropy's dlogits is: the mean of nll [T, B], or
+// Σ weight·nll for weights [T, B].
+func meanLoss(nll, weight *graph.Node) *graph.Node {
 	if weight == nil {
-		loss = graph.ReduceAllMean(nll)
-	} else {
-		loss = graph.ReduceAllSum(graph.Mul(nll, weight))
+		return graph.ReduceAllMean(nll)
 	}
-	return withGradients(loss, w.list(), g), norm
+	return graph.ReduceAllSum(graph.Mul(nll, weight))
 }
 
 // withGradients returns a node equal to loss whose gradient with respect to thetas[i] is
