@@ -138,11 +138,18 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-func runEval(args []string) error {
+// onRun runs a command on a finished run: it parses --from, the run flags and those that
+// addFlags adds, checks them with ready (nil: nothing to check) before loading anything, loads
+// the run and calls do with it.
+func onRun(command string, args []string, addFlags func(fs *flag.FlagSet), ready func() error,
+	do func(r *family.Run) error) error {
 	var c common
-	fs := newFlagSet("eval")
+	fs := newFlagSet(command)
 	addRunFlags(fs, &c)
 	from := fs.String("from", "", "run folder written by iagen train")
+	if addFlags != nil {
+		addFlags(fs)
+	}
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -151,75 +158,63 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
+	if ready != nil {
+		if err := ready(); err != nil {
+			return err
+		}
+	}
 	r, b, err := loadRun(name, *from, c)
 	if err != nil {
 		return err
 	}
 	defer b.Finalize()
-	ms, err := r.Evaluate()
-	for _, x := range ms {
-		fmt.Printf("%s = %.6g\n", x.Name, x.Value)
-	}
-	return err
+	return do(r)
+}
+
+func runEval(args []string) error {
+	return onRun("eval", args, nil, nil, func(r *family.Run) error {
+		ms, err := r.Evaluate()
+		for _, x := range ms {
+			fmt.Printf("%s = %.6g\n", x.Name, x.Value)
+		}
+		return err
+	})
 }
 
 func runStudy(args []string) error {
-	var c common
-	fs := newFlagSet("study")
-	addRunFlags(fs, &c)
-	from := fs.String("from", "", "run folder written by iagen train")
-	n := fs.Int("n", 0, "samples per measurement (default: the configuration's)")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := familyArg(pos)
-	if err != nil {
-		return err
-	}
-	r, b, err := loadRun(name, *from, c)
-	if err != nil {
-		return err
-	}
-	defer b.Finalize()
-	if err := r.Study(*n); err != nil {
-		return err
-	}
-	fmt.Println(filepath.Join(r.Dir, "study.json"))
-	return nil
+	var n *int
+	return onRun("study", args, func(fs *flag.FlagSet) {
+		n = fs.Int("n", 0, "samples per measurement (default: the configuration's)")
+	}, nil, func(r *family.Run) error {
+		if err := r.Study(*n); err != nil {
+			return err
+		}
+		fmt.Println(filepath.Join(r.Dir, "study.json"))
+		return nil
+	})
 }
 
 func runSample(args []string) error {
-	var c common
-	fs := newFlagSet("sample")
-	addRunFlags(fs, &c)
-	fs.StringVar(&c.out, "out", "", "output file: a PNG grid for image families, text for text families")
-	from := fs.String("from", "", "run folder written by iagen train")
-	n := fs.Int("n", 64, "number of samples (images, or characters of text)")
+	var n *int
+	var out string
 	ov := &family.Overrides{}
-	fs.Var(ov, "set", "sampling option `key=value` (e.g. temperature=0.8, top_k=10; repeatable)")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := familyArg(pos)
-	if err != nil {
-		return err
-	}
-	if c.out == "" {
-		return errors.New("--out FILE is required")
-	}
-	r, b, err := loadRun(name, *from, c)
-	if err != nil {
-		return err
-	}
-	defer b.Finalize()
-	path, err := r.Sample(*n, c.out, ov.JSON())
-	if err != nil {
-		return err
-	}
-	fmt.Println(path)
-	return nil
+	return onRun("sample", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&out, "out", "", "output file: a PNG grid for image families, text for text families")
+		n = fs.Int("n", 64, "number of samples (images, or characters of text)")
+		fs.Var(ov, "set", "sampling option `key=value` (e.g. temperature=0.8, top_k=10; repeatable)")
+	}, func() error {
+		if out == "" {
+			return errors.New("--out FILE is required")
+		}
+		return nil
+	}, func(r *family.Run) error {
+		path, err := r.Sample(*n, out, ov.JSON())
+		if err != nil {
+			return err
+		}
+		fmt.Println(path)
+		return nil
+	})
 }
 
 // addOverrides adds --set and --config to fs, collected in the overrides it returns.
