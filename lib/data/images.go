@@ -126,6 +126,16 @@ func LoadMNIST(dir string, split Split) (*Images, error) {
 	return loadIDXImages(dir, "mnist", split, digitNames)
 }
 
+// LoadMNISTSplits loads both MNIST splits (LoadMNIST): what an image family trains on and
+// evaluates on.
+func LoadMNISTSplits(dir string) (train, test *Images, err error) {
+	if train, err = LoadMNIST(dir, Train); err != nil {
+		return nil, nil, err
+	}
+	test, err = LoadMNIST(dir, Test)
+	return train, test, err
+}
+
 // FashionMNISTClasses names the ten Fashion-MNIST classes in label order.
 var FashionMNISTClasses = []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
 

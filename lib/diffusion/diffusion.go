@@ -170,11 +170,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	trainSet, err := data.LoadMNIST(data.Dir(opts.DataDir), data.Train)
-	if err != nil {
-		return nil, err
-	}
-	testSet, err := data.LoadMNIST(data.Dir(opts.DataDir), data.Test)
+	trainSet, testSet, err := data.LoadMNISTSplits(data.Dir(opts.DataDir))
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ package all
 import (
 	_ "github.com/iagen-course/iagen/lib/classifier"
 	_ "github.com/iagen-course/iagen/lib/diffusion"
+	_ "github.com/iagen-course/iagen/lib/flow"
 	_ "github.com/iagen-course/iagen/lib/gan"
 	_ "github.com/iagen-course/iagen/lib/gpt"
 	_ "github.com/iagen-course/iagen/lib/rnn"
