@@ -40,6 +40,12 @@
 // The accuracy of a 1-nearest-neighbour two-sample classifier (Lopez-Paz & Oquab 2017):
 // ½ when indistinguishable, 1 when every sample is obviously generated.
 //
+// Reports ([AuditImages], [AuditTexts], [Report]). The audits of one trained run, each with the
+// baseline real data give (test images for the classes, copying and separability; held-out text
+// of the same length for verbatim copying), gathered in a [Report] that `iagen audit` writes as
+// audit.json and renders as a model card in Spanish ([Report.ModelCard], [CardSections]). Still
+// no model inside: the command draws the samples and labels them; these take the numbers.
+//
 // Every function returns a one-line error on bad input instead of panicking. These numbers are
 // what a model card (Mitchell et al. 2019, "Model Cards for Model Reporting") would report
 // under its "quantitative analyses" and "ethical considerations" sections.
