@@ -3,6 +3,7 @@ package flow
 import (
 	"fmt"
 
+	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/train"
 )
@@ -35,6 +36,28 @@ type Config struct {
 	// EvalTestImages test images give the test bits/dim, each with its dequantization noise
 	// fixed (EvalSeed): the whole test set (10,000) but in ci.
 	EvalTestImages int `json:"eval_test_images"`
+	// Dataset is the training and test set: "" or "mnist" (every profile), or "fashion-mnist"
+	// (data.LoadFashionMNIST: Nalisnick et al. 2019's out-of-distribution experiment). The
+	// evaluation's sample metrics use the digit classifier, so they are left out on Fashion-MNIST.
+	Dataset string `json:"dataset,omitempty"`
+}
+
+// Dataset names accepted by Config.Dataset besides "".
+const (
+	MNIST        = "mnist"
+	FashionMNIST = "fashion-mnist"
+)
+
+// loadSplits loads the training and test images of c.Dataset from the data folder dir.
+func (c Config) loadSplits(dir string) (trainSet, testSet *data.Images, err error) {
+	if c.Dataset != FashionMNIST {
+		return data.LoadMNISTSplits(dir)
+	}
+	if trainSet, err = data.LoadFashionMNIST(dir, data.Train); err != nil {
+		return nil, nil, err
+	}
+	testSet, err = data.LoadFashionMNIST(dir, data.Test)
+	return trainSet, testSet, err
 }
 
 // Sampling are the options of the sampler: z ~ N(0, T²·I), then the exact inverse of the flow.
@@ -101,6 +124,8 @@ func (c Config) Check() error {
 		return fmt.Errorf("flow: alpha %g must be in (0, 0.5)", c.Alpha)
 	case c.Batch < 1 || c.Steps < 0 || c.Warmup < 0:
 		return fmt.Errorf("flow: batch (%d) must be ≥ 1, steps (%d) and warmup (%d) ≥ 0", c.Batch, c.Steps, c.Warmup)
+	case c.Dataset != "" && c.Dataset != MNIST && c.Dataset != FashionMNIST:
+		return fmt.Errorf("flow: dataset %q: want %q or %q", c.Dataset, MNIST, FashionMNIST)
 	case c.SampleBatch < 1 || c.EvalSamples < 10 || c.EvalTestImages < 1:
 		return fmt.Errorf("flow: sample_batch (%d) and eval_test_images (%d) must be ≥ 1, eval_samples (%d) ≥ 10",
 			c.SampleBatch, c.EvalTestImages, c.EvalSamples)

@@ -59,6 +59,14 @@
 // epochs (BENCH.md's references), so ≤ 1.15 after 6.4 epochs is an estimate that a run must
 // confirm; full trains the same model for 30,000 steps.
 //
+// # Flows on the plane
+//
+// ToyModel (toy.go) is the same idea on data.Toy2D's distributions: affine couplings that
+// alternately transform one coordinate from the other with small MLPs, an exact log-density,
+// the learned density on a grid (DensityGrid) next to the true one (TrueDensityGrid: the closed
+// form of the mixtures, a histogram otherwise) and the log-likelihood gap KLEstimate. Encode,
+// Decode and Interpolate (latent.go) map MNIST images to z and back.
+//
 // It registers itself as the family "flow":
 //
 //	iagen train flow --profile small --out runs/flow
@@ -102,7 +110,8 @@ type Model struct {
 	scorer  *imagegen.Scorer
 }
 
-// New builds the flow of opts.Profile (with opts.Overrides) and loads MNIST from opts.DataDir.
+// New builds the flow of opts.Profile (with opts.Overrides) and loads MNIST (or Config.Dataset)
+// from opts.DataDir.
 func New(opts family.Options) (*Model, error) {
 	return family.New(opts, ProfileConfig, NewWithConfig)
 }
@@ -112,7 +121,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	trainSet, testSet, err := data.LoadMNISTSplits(data.Dir(opts.DataDir))
+	trainSet, testSet, err := cfg.loadSplits(data.Dir(opts.DataDir))
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +175,7 @@ func (m *Model) Info() family.Info {
 		Params: train.TrainableParams(m.store), SampleExt: ".png"}
 }
 
-// TrainSet and TestSet return the MNIST images the model learns from and is evaluated on.
+// TrainSet and TestSet return the images (MNIST unless Config.Dataset) the model learns from and
+// is evaluated on.
 func (m *Model) TrainSet() *data.Images { return m.train }
 func (m *Model) TestSet() *data.Images  { return m.test }

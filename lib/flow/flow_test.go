@@ -120,22 +120,30 @@ func float64Flow(t *testing.T, a Arch, h, w int) (fwd, fwdNoInit, inv *model.Exe
 		return Inverse(scope.In(NetScope), a, z)
 	})
 	fwd.MustExec(dequantized(1, 5, h, w))
+	randomize(t, store, "/c3/", 0.3, 2*a.Layers)
+	return fwd, fwdNoInit, inv
+}
+
+// randomize gives the float64 variables of store whose path contains part (the last layers of
+// the coupling networks, which start at zero) values from N(0, std²), and checks there are want
+// of them.
+func randomize(t *testing.T, store *model.Store, part string, std float64, want int) {
+	t.Helper()
 	r := rand.New(rand.NewPCG(9, 9))
 	n := 0
 	for v := range store.IterVariables() {
-		if strings.Contains(v.Path(), "/c3/") {
+		if strings.Contains(v.Path(), part) {
 			vals := make([]float64, v.Shape().Size())
 			for i := range vals {
-				vals[i] = 0.3 * r.NormFloat64()
+				vals[i] = std * r.NormFloat64()
 			}
 			v.MustSetValue(tensors.FromFlatDataAndDimensions(vals, v.Shape().Dimensions...))
 			n++
 		}
 	}
-	if n != 2*a.Layers {
-		t.Fatalf("%d variables of last convolutions, want %d", n, 2*a.Layers)
+	if n != want {
+		t.Fatalf("%d variables under %q, want %d", n, part, want)
 	}
-	return fwd, fwdNoInit, inv
 }
 
 // dequantized returns b float64 images h×w of pixels x + u, x uniform on 0…255 and u on [0, 1).
