@@ -228,7 +228,7 @@ func (m *Model) freezeEMA() {
 }
 
 // uniformTimesteps draws b time steps uniform on {0, …, T−1} from the store's random numbers,
-// as ⌊u·T⌋ with u ~ U[0, 1) (Store.RandomIntN does not build on the go backend): [b] int32.
+// as ⌊u·T⌋ with u ~ U[0, 1): [b] int32.
 func uniformTimesteps(scope *model.Scope, g *graph.Graph, b, T int) *graph.Node {
 	u := scope.RandomUniform(g, shapes.Make(dtypes.Float32, b))
 	t := graph.MinScalar(graph.Floor(graph.MulScalar(u, float64(T))), float64(T-1))

@@ -66,12 +66,14 @@ func TestBenchmarkStatistics(t *testing.T) {
 		t.Errorf("peak RSS %.1f MiB, want > 0", r.PeakRSSMiB)
 	}
 
-	// One step in 20 is an outlier (5% > 1%): p99 is an outlier.
-	r, err = Benchmark(sleeper(warmup, func(i int) bool { return i%20 == 5 }), warmup, steps)
+	// One step in 5 is an outlier (20% > 1%): p99 is an outlier. Under load go-benchmarks may
+	// time fewer steps than asked (23 of 50 in one CI run), and p99 is then the second largest:
+	// with one outlier in 20 it need not be one.
+	r, err = Benchmark(sleeper(warmup, func(i int) bool { return i%5 == 2 }), warmup, steps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("5%% outliers: %+v", r)
+	t.Logf("20%% outliers: %+v", r)
 	if !(r.MedianMS >= 1.9 && r.MedianMS <= 6) {
 		t.Errorf("median %.3f ms, want near 2 ms", r.MedianMS)
 	}
