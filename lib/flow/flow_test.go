@@ -2,8 +2,10 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -46,8 +48,8 @@ func TestProfiles(t *testing.T) {
 	if !reflect.DeepEqual(b, want) {
 		t.Errorf("bench profile %+v, want BENCH.md's %+v", b, want)
 	}
-	if s, _ := ProfileConfig("small"); s.Arch != b.Arch || s.Batch != 64 || s.EvalTestImages != 10000 || s.Warmup == 0 {
-		t.Errorf("small profile %+v: BENCH.md's flow with a warm-up, scored on the whole test set", s)
+	if s, _ := ProfileConfig("small"); s.Arch != b.Arch || s.Batch != 64 || s.EvalTestImages != 10000 || s.Warmup == 0 || s.ClipNorm == 0 {
+		t.Errorf("small profile %+v: BENCH.md's flow with a warm-up and clipped gradients, scored on the whole test set", s)
 	}
 	for _, c := range []struct {
 		change func(*Config)
@@ -319,7 +321,8 @@ func TestRunFolderRoundTrip(t *testing.T) {
 
 // TestCIProfileLearns trains the ci profile on the default backend: its test bits/dim must fall
 // well below the untrained flow's (the logit transform alone, about 11 bits/dim) and below the
-// 8 bits/dim of a uniform distribution over the 256 grey levels.
+// 8 bits/dim of a uniform distribution over the 256 grey levels; Fashion-MNIST's test images,
+// which it never saw, must cost it more bits/dim than its own.
 func TestCIProfileLearns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains the ci profile")
@@ -344,8 +347,79 @@ func TestCIProfileLearns(t *testing.T) {
 	if !ok {
 		t.Fatal("no test_bits_per_dim in the evaluation")
 	}
-	t.Logf("ci: test bits/dim %.3f untrained, %.3f after %d steps", before, after, m.Steps)
+	fashion, _ := res.Eval.Get("fashion_test_bits_per_dim")
+	t.Logf("ci: test bits/dim %.3f untrained, %.3f after %d steps; %.3f on Fashion-MNIST's test images", before, after, m.Steps, fashion)
 	if !(after < before-3 && after < 8-1) {
 		t.Errorf("ci test bits/dim %.3f after training (%.3f before): want 3 below the untrained flow and 1 below uniform's 8", after, before)
+	}
+	if !(fashion > after) {
+		t.Errorf("a flow of digits gives Fashion-MNIST's test images %.3f bits/dim, its own %.3f: want more", fashion, after)
+	}
+}
+
+// A flow whose coupling scales blow up (here: every learned scale forced to 1e30 at step 3,
+// so exp(s) overflows) stops with train.NonFiniteError, and the newest checkpoint kept is the
+// last good step's, which still evaluates to finite bits/dim.
+func TestBlownUpScalesStopAtLastGoodCheckpoint(t *testing.T) {
+	b := traintest.GoBackend(t)
+	dir := t.TempDir()
+	m := newModel(t, b, tiny())
+	_, err := train.Run(context.Background(), blowUpAt{m, 3}, train.Config{Steps: 6, Dir: dir, CheckpointEvery: 2, Progress: train.SilentProgress()})
+	var nf *train.NonFiniteError
+	if !errors.As(err, &nf) {
+		t.Fatalf("want NonFiniteError, got %v", err)
+	}
+	cks, _ := train.ListCheckpoints(filepath.Join(dir, "checkpoint"))
+	if nf.Step != 3 || len(cks) == 0 || cks[len(cks)-1].Step != 2 {
+		t.Fatalf("stopped at step %d with checkpoints %+v; want step 3, the newest checkpoint at step 2", nf.Step, cks)
+	}
+	good := newModel(t, b, tiny())
+	if _, err := train.Run(context.Background(), good, train.Config{Steps: 2, Dir: dir, Resume: true, Progress: train.SilentProgress()}); err != nil {
+		t.Fatal(err)
+	}
+	if bpd, err := good.TestBitsPerDim(); err != nil || math.IsNaN(bpd) || math.IsInf(bpd, 0) {
+		t.Errorf("the kept checkpoint gives %v bits/dim (%v), want finite", bpd, err)
+	}
+}
+
+// blowUpAt sets every coupling's learned scale to 1e30 before step at.
+type blowUpAt struct {
+	*Model
+	at int
+}
+
+func (b blowUpAt) Step(step int) (train.Metrics, error) {
+	if step == b.at {
+		for v := range b.store.IterVariables() {
+			if v.Name() == "scale" {
+				v.MustSetValue(tensors.FromScalarAndDimensions(float32(1e30), v.Shape().Dimensions...))
+			}
+		}
+	}
+	return b.Model.Step(step)
+}
+
+// At a learning rate far too high (1, no warm-up), 40 steps leave the flow far worse than the
+// same steps after a 30-step linear warm-up: the warm-up is what keeps early steps from
+// throwing the couplings' scales to the bounds of their tanh (40 against 7 bits/dim).
+func TestWarmupTamesAHighLearningRate(t *testing.T) {
+	b := traintest.GoBackend(t)
+	loss := func(warmup int) float64 {
+		c := tiny()
+		c.Arch.Hidden, c.Batch, c.LearningRate, c.Warmup, c.Steps = 8, 16, 1, warmup, 40
+		m := newModel(t, b, c)
+		var ms train.Metrics
+		var err error
+		for s := range c.Steps {
+			if ms, err = m.Step(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return ms[0].Value
+	}
+	without, with := loss(0), loss(30)
+	t.Logf("bits/dim after 40 steps at lr 1: %.2f without warm-up, %.2f with", without, with)
+	if !(with < without/2) {
+		t.Errorf("bits/dim %.2f with a warm-up, %.2f without: want less than half", with, without)
 	}
 }

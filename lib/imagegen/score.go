@@ -2,6 +2,7 @@ package imagegen
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/gomlx/compute"
 	"github.com/iagen-course/iagen/lib/classifier"
@@ -60,25 +61,40 @@ func (s *Scorer) Yardstick(n int) (*classifier.Yardstick, error) {
 // (metrics.ImageReport: Fréchet distance and its real-vs-real baseline, KID, precision/recall,
 // density/coverage, the class histograms).
 func (s *Scorer) Report(g Generator, n int) (metrics.ImageReport, error) {
+	rep, _, err := s.report(g, n)
+	return rep, err
+}
+
+// report is Report and the seconds g took to draw the n images, its sampler compiled beforehand
+// by drawing one image.
+func (s *Scorer) report(g Generator, n int) (metrics.ImageReport, float64, error) {
 	if n <= 0 {
-		return metrics.ImageReport{}, fmt.Errorf("the number of evaluation samples must be > 0, got %d", n)
+		return metrics.ImageReport{}, 0, fmt.Errorf("the number of evaluation samples must be > 0, got %d", n)
 	}
 	y, err := s.Yardstick(n)
 	if err != nil {
-		return metrics.ImageReport{}, err
+		return metrics.ImageReport{}, 0, err
 	}
+	if _, err := g.Samples(1, EvalSeed); err != nil {
+		return metrics.ImageReport{}, 0, err
+	}
+	t0 := time.Now()
 	samples, err := g.Samples(n, EvalSeed)
 	if err != nil {
-		return metrics.ImageReport{}, err
+		return metrics.ImageReport{}, 0, err
 	}
-	return y.Evaluate(samples)
+	seconds := time.Since(t0).Seconds()
+	rep, err := y.Evaluate(samples)
+	return rep, seconds, err
 }
 
-// Evaluate is Report as the metrics.json fields of every image family.
+// Evaluate is Report as the metrics.json fields of every image family, with eval_samples (n) and
+// sample_seconds, the time to draw them: the sampling speed the comparison reports.
 func (s *Scorer) Evaluate(g Generator, n int) (train.Metrics, error) {
-	rep, err := s.Report(g, n)
+	rep, seconds, err := s.report(g, n)
 	if err != nil {
 		return nil, err
 	}
-	return classifier.Metrics(rep), nil
+	return append(classifier.Metrics(rep), train.Metric{Name: "eval_samples", Value: float64(n)},
+		train.Metric{Name: "sample_seconds", Value: seconds}), nil
 }

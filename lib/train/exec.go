@@ -7,7 +7,9 @@ import (
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	gomlxtrain "github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/iagen-course/iagen/lib/nn"
 )
 
 // GraphFn builds a computation from input nodes: a training step returns its loss first, then
@@ -35,6 +37,27 @@ func NewTrainExec(b compute.Backend, store *model.Store, opt optimizer.Interface
 		}
 		opt.UpdateGraph(target, g, outs[0])
 		return outs
+	})
+}
+
+// NewClippedTrainExec is NewTrainExec with the gradients clipped to global norm maxNorm
+// (nn.ClipByGlobalNorm; math.Inf(1) clips nothing) before opt — which must take gradients, as
+// GoMLX's Adam and SGD do — updates all trainable variables. The gradients' norm before
+// clipping is appended to fn's outputs: name it last in names (e.g. "grad_norm").
+func NewClippedTrainExec(b compute.Backend, store *model.Store, opt optimizer.Interface, maxNorm float64, names []string, fn GraphFn) (*Exec, error) {
+	withGrads, ok := opt.(gomlxtrain.OptimizeWithGradients)
+	if !ok {
+		return nil, fmt.Errorf("train: optimizer %T does not take gradients, so they cannot be clipped", opt)
+	}
+	if !(maxNorm > 0) {
+		return nil, fmt.Errorf("train: the gradient norm to clip at must be > 0, got %g", maxNorm)
+	}
+	return newExec(b, store, names, func(scope *model.Scope, g *graph.Graph, inputs []*graph.Node) []*graph.Node {
+		store.SetTraining(g, true)
+		outs := fn(scope, inputs)
+		grads, norm := nn.ClipByGlobalNorm(scope.BuildTrainableVariablesGradientsGraph(outs[0]), maxNorm)
+		withGrads.UpdateGraphWithGradients(scope, grads, outs[0].DType())
+		return append(outs, norm)
 	})
 }
 
