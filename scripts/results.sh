@@ -2,13 +2,15 @@
 # Re-runs the published `small` results (results/<family>/small): trains each family into
 # runs/<family> (resuming a run that was interrupted; a finished run is kept), evaluates it,
 # runs the family's study where it has one (diffusion: quality against sampler steps), and
-# publishes its metrics, manifest, log, samples, study and curves — no checkpoints.
+# publishes its metrics, manifest, log, samples, study and curves — no checkpoints. Then it
+# redraws the comparison of the six families from the published results
+# (results/compare/small: table.md, table.html, table.json and charts; iagen compare).
 #
 #   scripts/results.sh [family ...]      (default: every family below, in order; `make results`)
 #
 # Each run takes both CPU cores: they run one after another. On 2 cores: classifier ~4 min,
-# gan ~50 min, gpt ~20 min, lstm ~10 min, vae ~15 min, diffusion ~2 h 40 min with its study
-# (BENCH.md).
+# gan ~50 min, gpt ~20 min, lstm ~10 min, vae ~15 min, diffusion ~2 h 40 min with its study,
+# flow ~1 h 45 min, the comparison ~5 min (BENCH.md).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -18,12 +20,13 @@ export GOMLX_NO_AUTO_INSTALL=1 GODEBUG=asyncpreemptoff=1
 declare -A TRAIN=(
   [classifier]="train classifier --profile small --out runs/classifier"
   [diffusion]="train diffusion --profile small --checkpoint-every 500 --out runs/diffusion"
+  [flow]="train flow --profile small --checkpoint-every 500 --out runs/flow"
   [gan]="train gan --profile small --eval-every 5000 --out runs/gan"
   [gpt]="train gpt --profile small --eval-every 1000 --out runs/gpt"
   [lstm]="train lstm --profile small --eval-every 500 --out runs/lstm"
   [vae]="train vae --profile small --out runs/vae"
 )
-ORDER=(classifier gan gpt lstm vae diffusion)
+ORDER=(classifier gan gpt lstm vae diffusion flow)
 # The families whose published results carry a study (iagen study).
 STUDY=(diffusion)
 
@@ -51,3 +54,6 @@ for f in "${families[@]}"; do
   fi
   bin/iagen publish "$f" --from "$dir"
 done
+
+echo "==> compare: bin/iagen compare --profile small --from results --out results/compare/small"
+bin/iagen compare --profile small --from results --out results/compare/small

@@ -95,6 +95,17 @@ type RecallConfig struct {
 var DefaultRecall = RecallConfig{Symbols: 8, Length: 40, Hidden: 64, Batch: 32, Steps: 2500, LearningRate: 3e-3,
 	TestSeqs: 1024, Seed: 1, Transformer: gpt.Config{DModel: 64, Heads: 4, Layers: 2, MLPMult: 4}}
 
+// RecallProfile is the recall task and its delays for a profile: for ci, sequences of 20
+// symbols, 300 steps per model and delay and a one-block Transformer (seconds); otherwise
+// DefaultRecall at delays 5, 15 and 30.
+func RecallProfile(profile string) (RecallConfig, []int) {
+	if profile == "ci" {
+		return RecallConfig{Symbols: 8, Length: 20, Hidden: 32, Batch: 32, Steps: 300, LearningRate: 1e-2, TestSeqs: 512,
+			Seed: 1, Transformer: gpt.Config{DModel: 32, Heads: 2, Layers: 1, MLPMult: 2}}, []int{2, 6, 12}
+	}
+	return DefaultRecall, []int{5, 15, 30}
+}
+
 // RecallResult is one (model, delay) of Recall or RecallTransformer.
 type RecallResult struct {
 	Model     string  `json:"model"` // the cell (rnn, gru, lstm) or "transformer"

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/iagen-course/iagen/lib/backend"
+	"github.com/iagen-course/iagen/lib/compare"
+	"github.com/iagen-course/iagen/lib/family"
+)
+
+func init() {
+	register(&command{name: "compare", usage: "compare --out DIR [--profile P] [--from DIR] [--evidence table.json]",
+		summary: "the six families on one table with the course's claims judged: table.md, table.html, table.json and charts", run: runCompare})
+}
+
+func runCompare(args []string) error {
+	var c common
+	fs := newFlagSet("compare")
+	addCommon(fs, &c)
+	from := fs.String("from", "", "read finished runs instead of training: a results tree (DIR/<family>/<profile>) or a folder of run folders (DIR/<family>)")
+	evidence := fs.String("evidence", "", "reuse the toy-GAN and recall measurements of this table.json instead of measuring them again")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 0:
+		return fmt.Errorf("compare takes no positional argument, got %q", pos)
+	case c.out == "":
+		return errors.New("--out DIR is required (the folder for table.md, table.html, table.json and the charts)")
+	}
+	if err := family.CheckProfile(c.profile); err != nil {
+		return err
+	}
+	b, err := backend.New(c.backend)
+	if err != nil {
+		return err
+	}
+	defer b.Finalize()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var t compare.Table
+	var failed []string
+	if *from == "" {
+		t, failed, err = compare.Live(ctx, family.Options{Backend: b, Profile: c.profile, Seed: c.seed, DataDir: c.dataDir},
+			filepath.Join(c.out, "runs"), nil)
+	} else {
+		t, err = compare.FromDir(*from, c.profile)
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case *evidence != "":
+		old, err := compare.ReadJSON(*evidence)
+		if err != nil {
+			return err
+		}
+		t.UseMeasurements(old.Evidence)
+	case *from != "":
+		ev, err := compare.Measure(ctx, b, c.profile)
+		if err != nil {
+			return fmt.Errorf("compare: evidence: %w", err)
+		}
+		t.UseMeasurements(ev)
+	}
+	t.Command = os.Args
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
+		return err
+	}
+	if err := t.Write(c.out); err != nil {
+		return err
+	}
+	fmt.Print(t.Markdown())
+	for _, r := range t.Rows {
+		if r.Missing != "" {
+			fmt.Fprintf(os.Stderr, "compare: %s is missing: %s\n", r.Family, r.Missing)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%s failed to train; the table in %s says why", strings.Join(failed, ", "), c.out)
+	}
+	return nil
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iagen-course/iagen/lib/compare"
+)
+
+// iagen compare --profile ci trains the six families, measures the claims' evidence and writes
+// the table: six rows with numbers, every claim judged, and the charts.
+func TestCompareCI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains six families")
+	}
+	out := t.TempDir()
+	status, stdout, stderr := iagen(t, nil, "compare", "--profile", "ci", "--out", out)
+	if status != 0 {
+		t.Fatalf("iagen compare: status %d\n%s\n%s", status, stderr, stdout)
+	}
+	tab, err := compare.ReadJSON(filepath.Join(out, "table.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tab.Rows) != len(compare.Families) {
+		t.Fatalf("%d rows, want %d", len(tab.Rows), len(compare.Families))
+	}
+	for _, r := range tab.Rows {
+		if r.Missing != "" || r.Params <= 0 || !r.StepsPerSecond.Known() {
+			t.Errorf("%s: missing %q, %d parameters, %v steps/s", r.Family, r.Missing, r.Params, r.StepsPerSecond)
+		}
+		if (r.Family == "flow" || r.Family == "gpt" || r.Family == "lstm") != (r.LikelihoodKind == compare.Exact && r.Likelihood.Known()) {
+			t.Errorf("%s: likelihood %s %v", r.Family, r.LikelihoodKind, r.Likelihood)
+		}
+		if r.Image != nil && !r.SamplesPerSec.Known() {
+			t.Errorf("%s: no sampling speed", r.Family)
+		}
+	}
+	if len(tab.Evidence.ToyGAN) != len(compare.ToySeeds) || len(tab.Evidence.Recall) == 0 {
+		t.Errorf("evidence: %d toy GAN seeds, %d recall results", len(tab.Evidence.ToyGAN), len(tab.Evidence.Recall))
+	}
+	for _, c := range tab.Claims {
+		if c.Verdict == compare.Unmeasured && c.Family != "diffusion" {
+			t.Errorf("claim %q of %s unmeasured: %s", c.Claim, c.Family, c.Evidence)
+		}
+	}
+	for _, f := range []string{"table.md", "table.html", "quality_time.svg", "quality_speed.svg", "quality_diversity.svg"} {
+		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	// Redrawn from the runs it trained, with the evidence of its own table: the same rows.
+	again := filepath.Join(out, "again")
+	status, _, stderr = iagen(t, nil, "compare", "--profile", "ci", "--from", filepath.Join(out, "runs"), "--evidence", filepath.Join(out, "table.json"), "--out", again)
+	if status != 0 {
+		t.Fatalf("iagen compare --from: status %d: %s", status, stderr)
+	}
+	md1, _ := os.ReadFile(filepath.Join(out, "table.md"))
+	md2, _ := os.ReadFile(filepath.Join(again, "table.md"))
+	if string(md1) != string(md2) {
+		t.Errorf("the table redrawn from the runs differs:\n%s\n---\n%s", md1, md2)
+	}
+}
+
+func TestCompareBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"compare"}, "--out DIR is required"},
+		{[]string{"compare", "gan", "--out", t.TempDir()}, "no positional argument"},
+		{[]string{"compare", "--profile", "huge", "--out", t.TempDir()}, "unknown profile"},
+		{[]string{"compare", "--from", filepath.Join(t.TempDir(), "none"), "--out", t.TempDir()}, "not a folder"},
+		{[]string{"compare", "--from", t.TempDir(), "--out", t.TempDir()}, "no family has a finished ci run"},
+	} {
+		status, _, stderr := cli(t, tc.args...)
+		if status == 0 || !strings.Contains(stderr, tc.want) || !oneLine(stderr) {
+			t.Errorf("iagen %v: status %d, stderr %q; want non-zero and one line mentioning %q", tc.args, status, stderr, tc.want)
+		}
+	}
+}
