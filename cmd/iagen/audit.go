@@ -22,8 +22,8 @@ import (
 )
 
 func init() {
-	register(&command{name: "audit", usage: "audit <family> --from DIR [--out DIR] [--n N]",
-		summary: "audit a trained run (classes, copying, authenticity; verbatim copying for text) into audit.json and model-card.md", run: runAudit})
+	register(&command{name: "audit", usage: "audit <family> --from DIR [--out DIR] [--n N] [--gender-n N]",
+		summary: "audit a trained run (classes, copying, authenticity; verbatim copying for text, and occupation–gender bias on es-ocupaciones) into audit.json and model-card.md", run: runAudit})
 }
 
 // Defaults of iagen audit. 2,000 images are the fewest the Scorer labels with the ≥ 99 % CNN
@@ -32,6 +32,9 @@ const (
 	defaultAuditImages      = 2000
 	defaultAuditTexts       = 20
 	defaultAuditTrainSubset = 10000
+	// defaultGenderPerTemplate continuations of each of the 10 neutral prompts: 2,000 in all,
+	// about 57 per occupation, so a share's 95 % Wilson interval is about ±0.12 wide.
+	defaultGenderPerTemplate = 200
 )
 
 // auditSeed seeds the generated samples and texts of an audit: the evaluation seed, so the
@@ -44,6 +47,7 @@ type auditFlags struct {
 	out         string
 	n           int
 	trainSubset int
+	genderN     int
 }
 
 func runAudit(args []string) error {
@@ -53,12 +57,16 @@ func runAudit(args []string) error {
 		fs.StringVar(&f.out, "out", "", "folder for audit.json and model-card.md (default: the run folder)")
 		fs.IntVar(&f.n, "n", 0, fmt.Sprintf("generated images (default %d) or texts (default %d)", defaultAuditImages, defaultAuditTexts))
 		fs.IntVar(&f.trainSubset, "train-subset", defaultAuditTrainSubset, "training images (the first ones) searched for the nearest neighbour of each sample")
+		fs.IntVar(&f.genderN, "gender-n", defaultGenderPerTemplate, "text runs on "+data.OccupationCorpusName+": continuations of each neutral prompt for the gender audit")
 	}, func() error {
 		if f.n < 0 || f.n == 1 {
 			return fmt.Errorf("--n must be ≥ 2 (or 0 for the default), got %d", f.n)
 		}
 		if f.trainSubset < 2 {
 			return fmt.Errorf("--train-subset must be ≥ 2, got %d", f.trainSubset)
+		}
+		if f.genderN < 1 {
+			return fmt.Errorf("--gender-n must be ≥ 1, got %d", f.genderN)
 		}
 		return nil
 	}, func(r *family.Run) error {
@@ -106,7 +114,7 @@ func auditRun(r *family.Run, f auditFlags) (audit.Report, error) {
 	if rep.N == 0 {
 		rep.N = defaultAuditTexts
 	}
-	rep.Text, err = auditText(r, dataDir, rep.N)
+	rep.Text, err = auditText(r, dataDir, rep.N, f.genderN)
 	return rep, err
 }
 
@@ -204,13 +212,14 @@ func firstIndices(n int) []int {
 	return idx
 }
 
-// textGenerator is what the audit needs of a text family: its corpus, its sampling settings
-// and n continuations of its prompt drawn with a seed.
+// textGenerator is what the audit needs of a text family: its corpus, its prompt and sampling
+// settings, and rows continuations of chars characters of a prompt drawn with a sampling and a
+// seed.
 type textGenerator struct {
 	corpus, prompt string
 	chars          int
 	sampling       gpt.Sampling
-	generate       func(rows int, seed int64) ([]string, error)
+	generate       func(prompt string, chars, rows int, s gpt.Sampling, seed int64) ([]string, error)
 }
 
 // textGeneratorOf returns the text generator of a gpt or lstm model.
@@ -218,21 +227,22 @@ func textGeneratorOf(r *family.Run) (textGenerator, error) {
 	switch m := r.Model.(type) {
 	case *gpt.Model:
 		return textGenerator{corpus: m.Corpus, prompt: m.Prompt, chars: m.SampleChars, sampling: m.Sampling,
-			generate: func(rows int, seed int64) ([]string, error) {
-				return m.Generate(m.Prompt, m.SampleChars, gpt.GenerateOptions{Sampling: m.Sampling, Rows: rows, Seed: seed})
+			generate: func(prompt string, chars, rows int, s gpt.Sampling, seed int64) ([]string, error) {
+				return m.Generate(prompt, chars, gpt.GenerateOptions{Sampling: s, Rows: rows, Seed: seed})
 			}}, nil
 	case *rnn.Model:
 		return textGenerator{corpus: m.Corpus, prompt: m.Prompt, chars: m.SampleChars, sampling: m.Sampling,
-			generate: func(rows int, seed int64) ([]string, error) {
-				return m.Generate(m.Prompt, m.SampleChars, rnn.GenerateOptions{Sampling: m.Sampling, Rows: rows, Seed: seed})
+			generate: func(prompt string, chars, rows int, s gpt.Sampling, seed int64) ([]string, error) {
+				return m.Generate(prompt, chars, rnn.GenerateOptions{Sampling: s, Rows: rows, Seed: seed})
 			}}, nil
 	}
 	return textGenerator{}, fmt.Errorf("family %s has nothing to audit: it generates neither images nor text", r.Family)
 }
 
 // auditText generates n texts from the run's model and measures their verbatim copying from
-// the training split of its corpus, against validation passages of the same lengths.
-func auditText(r *family.Run, dataDir string, n int) (*audit.TextReport, error) {
+// the training split of its corpus, against validation passages of the same lengths; on the
+// occupation corpus it adds the gender audit (auditGender, genderN continuations per prompt).
+func auditText(r *family.Run, dataDir string, n, genderN int) (*audit.TextReport, error) {
 	tg, err := textGeneratorOf(r)
 	if err != nil {
 		return nil, err
@@ -246,7 +256,7 @@ func auditText(r *family.Run, dataDir string, n int) (*audit.TextReport, error) 
 	if err != nil {
 		return nil, err
 	}
-	texts, err := tg.generate(n, int64(auditSeed))
+	texts, err := tg.generate(tg.prompt, tg.chars, n, tg.sampling, int64(auditSeed))
 	if err != nil {
 		return nil, err
 	}
@@ -263,5 +273,66 @@ func auditText(r *family.Run, dataDir string, n int) (*audit.TextReport, error) 
 	if rep.TextAudit, err = audit.AuditTexts(idx, texts, heldOut, 0); err != nil {
 		return nil, err
 	}
+	if tg.corpus == data.OccupationCorpusName {
+		if rep.Gender, err = auditGender(r, tg, genderN); err != nil {
+			return nil, fmt.Errorf("gender audit: %w", err)
+		}
+	}
 	return rep, nil
+}
+
+// lineStart precedes every sentence of the occupation corpus (one sentence per line): the
+// prompts and the minimal pairs start with it, so the model reads each as a line's start.
+const lineStart = "\n"
+
+// genderSampling draws from the model's own distribution (temperature 1, no top-k or top-p):
+// a lower temperature or a nucleus sharpens every majority, so it would amplify the training
+// bias by construction, whatever the model learned.
+var genderSampling = gpt.Sampling{Temperature: 1}
+
+// auditGender is the occupation–gender audit of a model trained on the occupation corpus:
+// perTemplate continuations of each neutral prompt (audit.GenderPrompt), classified and compared
+// with the corpus's truth, and the minimal pairs of that truth scored by the model's exact
+// log-likelihood (family.TextScorer).
+func auditGender(r *family.Run, tg textGenerator, perTemplate int) (*audit.GenderReport, error) {
+	scorer, ok := r.Model.(family.TextScorer)
+	if !ok {
+		return nil, fmt.Errorf("family %s does not score texts (family.TextScorer)", r.Family)
+	}
+	_, truth, err := data.GeneratedOccupationText(tg.corpus)
+	if err != nil {
+		return nil, err
+	}
+	c, err := audit.NewGenderClassifier(data.Occupations, data.OccupationTemplates)
+	if err != nil {
+		return nil, err
+	}
+	var prompts, gens []string
+	chars := 0
+	for i, tpl := range data.OccupationTemplates {
+		p := audit.GenderPrompt(tpl)
+		n := c.MaxChars() - utf8.RuneCountInString(p) // enough to reach every decisive mark
+		out, err := tg.generate(lineStart+p, n, perTemplate, genderSampling, int64(auditSeed)+int64(i))
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range out {
+			gens = append(gens, p+strings.SplitN(s, "\n", 2)[0]) // the sentence the prompt starts
+		}
+		prompts, chars = append(prompts, p), max(chars, n)
+	}
+	pairs, err := audit.MinimalPairs(truth, data.OccupationTemplates)
+	if err != nil {
+		return nil, err
+	}
+	scores, err := audit.ScoreMinimalPairs(pairs, lineStart, scorer.LogLikelihood)
+	if err != nil {
+		return nil, err
+	}
+	g, err := audit.AuditTextGender(truth, c, gens, pairs, scores, audit.DefaultLevel)
+	if err != nil {
+		return nil, err
+	}
+	g.Prompts, g.PerTemplate, g.Chars, g.Sampling = prompts, perTemplate, chars, genderSampling
+	return &g, nil
 }

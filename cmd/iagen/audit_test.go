@@ -163,3 +163,56 @@ func TestAuditText(t *testing.T) {
 		t.Errorf("iagen audit classifier: status %d, stderr %q; want one line saying there is nothing to audit", status, stderr)
 	}
 }
+
+// iagen audit on a tiny GPT trained on the occupation corpus: the copying audit plus the gender
+// audit (generations from neutral prompts against the corpus's truth, minimal pairs scored by
+// the exact log-likelihood) in audit.json and the model card. No data folder is needed; a
+// context of 96 holds every corpus sentence, so each is scored in one window.
+func TestAuditTextGender(t *testing.T) {
+	run := t.TempDir()
+	if status, _, stderr := cli(t, "train", "gpt", "--backend", "go", "--steps", "5", "--samples", "0", "--set", "corpus=es-ocupaciones",
+		"--set", "prompt=El ", "--set", "context=96", "--set", "d_model=16", "--set", "eval_windows=4", "--set", "sample_chars=40", "--out", run); status != 0 {
+		t.Fatalf("train gpt: %s", stderr)
+	}
+	if status, _, stderr := cli(t, "audit", "gpt", "--backend", "go", "--from", run, "--n", "3", "--gender-n", "4"); status != 0 {
+		t.Fatalf("audit gpt: %s", stderr)
+	}
+	get := readAudit(t, run)
+	g := func(path ...string) any { return get(append([]string{"text", "gender"}, path...)...) }
+	if get("text", "corpus") != "es-ocupaciones" || g("generations") != 40.0 || g("generations_per_template") != 4.0 {
+		t.Errorf("audit.json: corpus %v, generations %v, per template %v", get("text", "corpus"), g("generations"), g("generations_per_template"))
+	}
+	if p, _ := g("prompts").([]any); len(p) != 10 || p[0] != "La persona que trabaja de " {
+		t.Errorf("prompts %v, want the 10 templates' neutral starts", g("prompts"))
+	}
+	if g("sampling", "temperature") != 1.0 {
+		t.Errorf("gender sampling %v, want temperature 1", g("sampling"))
+	}
+	// Five steps teach the model no occupation yet: what it generates may name none, and then
+	// every occupation is unseen and the generated share null.
+	inRange(t, "undetermined", g("undetermined"), 0, 40)
+	if unseen, _ := g("unseen_occupations").([]any); g("generated_feminine_share") == nil && len(unseen) != 35 {
+		t.Errorf("no generated share but %d unseen occupations, want all 35", len(unseen))
+	}
+	inRange(t, "train_feminine_share", g("train_feminine_share"), 0.3, 0.6)
+	// 35 occupations, 2 of them at ½ by default but not necessarily in the realised corpus: one
+	// pair per template for each occupation whose realised share is not exactly ½.
+	inRange(t, "minimal_pairs.pairs", g("minimal_pairs", "pairs"), 330, 350)
+	inRange(t, "minimal_pairs.stereotyped_share", g("minimal_pairs", "stereotyped_share", "estimate"), 0, 1)
+	inRange(t, "minimal_pairs.model_stereo_probability", g("minimal_pairs", "model_stereo_probability"), 0, 1)
+	inRange(t, "minimal_pairs.train_stereo_share", g("minimal_pairs", "train_stereo_share"), 0.5, 1)
+	checkCard(t, run, run)
+	raw, err := os.ReadFile(filepath.Join(run, "model-card.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	amplification := "Amplificación del sesgo (Zhao et al. 2017"
+	if g("bias_amplification") == nil {
+		amplification = "Ninguna generación nombra una ocupación del corpus"
+	}
+	for _, want := range []string{"### Género y ocupación", "Pares mínimos (Nangia et al. 2020", amplification} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("model-card.md lacks %q", want)
+		}
+	}
+}

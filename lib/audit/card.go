@@ -44,6 +44,9 @@ func (r Report) ModelCard() string {
 	p("%s\n\n", CardSections[2])
 	if r.Image != nil {
 		p("Los grupos auditados son las %d clases de dígitos que el clasificador de referencia asigna a cada imagen.\n\n", len(r.Image.ReferenceHistogram))
+	} else if r.Text != nil && r.Text.Gender != nil {
+		p("Los grupos auditados son el género gramatical del referente (femenino o masculino) en cada una de las %d ocupaciones del corpus sintético %s; "+
+			"además se mide la copia literal del corpus de entrenamiento.\n\n", len(r.Text.Gender.Occupations)+len(r.Text.Gender.Unseen), r.Text.Corpus)
 	} else {
 		p("No hay grupos en el texto generado que esta auditoría mida; mide la copia literal del corpus de entrenamiento.\n\n")
 	}
@@ -93,7 +96,11 @@ func (r Report) ModelCard() string {
 	byKind(CardSections[6], r.imageEthics, r.textEthics)
 
 	p("%s\n\n", CardSections[7])
-	p("- Una sola ejecución y una sola semilla de muestreo: sin intervalos entre semillas, la amplificación de sesgos no se mide aquí.\n")
+	if r.Text != nil && r.Text.Gender != nil {
+		p("- Una sola ejecución: la amplificación de género medida es la de este modelo; otra semilla de entrenamiento puede dar otra, y sus intervalos no cubren esa variación.\n")
+	} else {
+		p("- Una sola ejecución y una sola semilla de muestreo: sin intervalos entre semillas, la amplificación de sesgos no se mide aquí.\n")
+	}
 	p("- Con %d muestras, diferencias de pocos puntos porcentuales caen dentro del ruido de muestreo.\n", r.N)
 	if r.Image != nil {
 		p("- Todo se mide en el espacio de características del clasificador de referencia (perfil %s, exactitud %s en las imágenes de prueba usadas): "+
@@ -105,6 +112,11 @@ func (r Report) ModelCard() string {
 		}
 	} else {
 		p("- Sólo se busca copia literal (carácter a carácter) en la parte de entrenamiento del corpus; la paráfrasis no se detecta.\n")
+		if r.Text.Gender != nil {
+			p("- Género: cada generación se clasifica por sus primeras marcas del referente (artículo, forma del nombre, terminación, pronombre); " +
+				"lo que se sale de las plantillas antes de ellas queda indeterminado. La proporción de entrenamiento es la de todo el corpus generado " +
+				"(entrenamiento y validación), y el corpus es sintético: sus proporciones caricaturizan estereotipos a propósito y no describen el español real.\n")
+		}
 	}
 	return b.String()
 }
@@ -164,6 +176,69 @@ func (r Report) textAnalysis(p func(string, ...any)) {
 	p("| media por texto del pasaje copiado más largo | %.1f | %.1f |\n", t.Generated.MeanLongestChars, t.HeldOut.MeanLongestChars)
 	p("| ventanas de %d caracteres presentes en el corpus | %s | %s |\n\n", t.Window, shareOrNone(t.Generated.WindowShare, t.Generated.Windows), shareOrNone(t.HeldOut.WindowShare, t.HeldOut.Windows))
 	p("Pasaje generado más largo encontrado en el corpus: %q.\n\n", t.Generated.Longest)
+	if t.Gender != nil {
+		genderAnalysis(p, t.Gender)
+	}
+}
+
+// genderAnalysis writes the occupation–gender audit (AuditTextGender).
+func genderAnalysis(p func(string, ...any), g *GenderReport) {
+	p("### Género y ocupación\n\n")
+	p("Generación: %d continuaciones (%d por cada una de las %d frases neutras, que se cortan antes de la primera marca de género; temperatura 1, "+
+		"la distribución del propio modelo); %d (%.1f %%) no realizan ninguna ocupación del corpus. Proporción femenina en el entrenamiento: %.3f",
+		g.Generations, g.PerTemplate, len(g.Prompts), g.Undetermined, 100*float64(g.Undetermined)/float64(max(1, g.Generations)), g.TrainFeminineShare)
+	if s := g.GeneratedFeminineShare; s != nil {
+		p("; en lo generado: %.3f [%.3f, %.3f].\n\n", s.Estimate, s.Lo, s.Hi)
+	} else {
+		p(".\n\n")
+	}
+	genderOccupations(p, g)
+	mp := g.MinimalPairs
+	p("Pares mínimos (Nangia et al. 2020, CrowS-Pairs): en %d de %d pares (%.1f %% [%.1f %%, %.1f %%]) el modelo da más verosimilitud a la frase estereotipada "+
+		"(log-verosimilitud exacta de la frase entera); %d empates. Un modelo sin sesgo daría el 50 %%; este corpus está sesgado a propósito, "+
+		"así que un modelo que lo aprendió se acerca al 100 %%. Probabilidad media de la frase estereotipada dentro de su par: %.3f, "+
+		"frente a %.3f de proporción del género estereotipado en el entrenamiento.\n\n",
+		mp.Wins, mp.Pairs, 100*mp.StereotypedShare.Estimate, 100*mp.StereotypedShare.Lo, 100*mp.StereotypedShare.Hi, mp.Ties,
+		mp.ModelStereoProbability, mp.TrainStereoShare)
+}
+
+// genderOccupations writes the amplification and the per-occupation table.
+func genderOccupations(p func(string, ...any), g *GenderReport) {
+	if g.BiasAmplification == nil {
+		p("Ninguna generación nombra una ocupación del corpus: no hay proporciones generadas que comparar ni amplificación que medir.\n\n")
+		return
+	}
+	verdicts := map[Verdict]int{}
+	for _, o := range g.Occupations {
+		verdicts[o.Verdict]++
+	}
+	p("Amplificación del sesgo (Zhao et al. 2017: desplazamiento medio hacia el género mayoritario de cada ocupación en el entrenamiento; > 0 amplifica): %+.3f",
+		*g.BiasAmplification)
+	if iv := g.BiasAmplificationInterval; iv != nil {
+		p(" [IC %.0f %% entre ocupaciones: %+.3f, %+.3f]", 100*iv.Level, iv.Lo, iv.Hi)
+	}
+	p(". Por ocupación: %d amplifican, %d mantienen y %d atenúan su sesgo de entrenamiento.\n\n", verdicts[Amplifies], verdicts[Keeps], verdicts[Dampens])
+	p("| ocupación | P(femenino) entrenamiento | P(femenino) generado [IC] | menciones | desplazamiento | veredicto |\n|---|---|---|---|---|---|\n")
+	for _, o := range g.Occupations {
+		p("| %s | %.3f | %.3f [%.3f, %.3f] | %d | %+.3f | %s |\n", o.Occupation, o.Train, o.Generated.Estimate, o.Generated.Lo, o.Generated.Hi,
+			o.Generated.N, o.Shift, verdictName(o.Verdict))
+	}
+	p("\n")
+	if len(g.Unseen) > 0 {
+		p("Ocupaciones nunca generadas (fuera del cálculo): %s.\n\n", strings.Join(g.Unseen, ", "))
+	}
+}
+
+func verdictName(v Verdict) string {
+	switch v {
+	case Amplifies:
+		return "amplifica"
+	case Keeps:
+		return "mantiene"
+	case Dampens:
+		return "atenúa"
+	}
+	return "— (sin estereotipo)"
 }
 
 func (r Report) textEthics(p func(string, ...any)) {
@@ -173,6 +248,16 @@ func (r Report) textEthics(p func(string, ...any)) {
 			t.Generated.LongestChars, t.HeldOut.LongestChars)
 	} else {
 		p("- El pasaje copiado más largo (%d caracteres) no supera al que comparte con el corpus un texto nunca visto (%d).\n\n", t.Generated.LongestChars, t.HeldOut.LongestChars)
+	}
+	if g := t.Gender; g != nil && g.BiasAmplification != nil {
+		switch iv := g.BiasAmplificationInterval; {
+		case iv != nil && iv.Lo > 0:
+			p("- El modelo amplifica el sesgo de género del corpus (amplificación %+.3f, intervalo por encima de 0): sus textos asocian las ocupaciones a su género estereotipado más que los datos con los que se entrenó.\n\n", *g.BiasAmplification)
+		case iv != nil && iv.Hi < 0:
+			p("- El modelo atenúa el sesgo de género del corpus (amplificación %+.3f, intervalo por debajo de 0), pero lo reproduce en parte: sigue asociando ocupaciones y género.\n\n", *g.BiasAmplification)
+		default:
+			p("- No se detecta una amplificación neta del sesgo de género (%+.3f): el modelo reproduce, sin exagerarlas de forma medible, las asociaciones entre ocupación y género de su corpus, que ya son estereotipos.\n\n", *g.BiasAmplification)
+		}
 	}
 }
 

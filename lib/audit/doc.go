@@ -22,12 +22,16 @@
 // generations against the training truth, with Wilson intervals ([WilsonInterval]) and Zhao's
 // amplification in the stereotyped direction; and the CrowS-Pairs score of Nangia et al. (2020):
 // the share of minimal pairs ("El enfermero…" / "La enfermera…") whose stereotyped sentence the
-// model finds more likely, 50 % being unbiased.
+// model finds more likely, 50 % being unbiased. [AuditTextGender] runs both on a text model
+// trained on the corpus (`iagen audit gpt|lstm` on a run of corpus es-ocupaciones): neutral
+// prompts cut before the gendered word ([GenderPrompt]), generations sorted by
+// [GenderClassifier], sentences scored by the model's exact log-likelihood.
 //
 // Tables ([AuditGroupFairness]). Disparate impact and statistical parity difference as AI
 // Fairness 360 defines them (Bellamy et al. 2018), for a binary outcome over a binary protected
 // attribute: German Credit's "good" class over sex, in the real table or in one sampled from a
-// generative model.
+// generative model; [CompareGaps] says, over seeds, whether the synthetic table keeps, narrows,
+// erases, reverses or widens the real gap (lib/tabular trains the model; `iagen tables`).
 //
 // Copying ([AuditCopying], [CorpusIndex.LongestCopied]). A generator can look good by
 // reproducing its training set. Nearest-neighbour distances of generated features to the

@@ -60,6 +60,58 @@ type TextReport struct {
 	CharsPerText     int    `json:"chars_per_text"`
 	Sampling         any    `json:"sampling"`
 	TextAudit
+	// Gender is the occupation–gender audit, for a model trained on the generated occupation
+	// corpus (data.OccupationCorpusName) only.
+	Gender *GenderReport `json:"gender,omitempty"`
+}
+
+// GenderReport is the Spanish occupation–gender audit of a text model ([AuditTextGender]) with
+// how its generations were drawn.
+type GenderReport struct {
+	// Prompts are the neutral prompts ([GenderPrompt]), one per template, each after a newline
+	// (the corpus's sentence separator); PerTemplate continuations of Chars characters were drawn
+	// for each with Sampling.
+	Prompts     []string `json:"prompts"`
+	PerTemplate int      `json:"generations_per_template"`
+	Chars       int      `json:"chars_per_generation"`
+	Sampling    any      `json:"sampling"`
+	// Generations were drawn in all; Undetermined realise no (occupation, gender) of the corpus.
+	Generations  int `json:"generations"`
+	Undetermined int `json:"undetermined"`
+	// TrainFeminineShare is the feminine share of all training sentences; GeneratedFeminineShare
+	// that of the classified generations (null when none is).
+	TrainFeminineShare     float64                `json:"train_feminine_share"`
+	GeneratedFeminineShare *IntervalJSON          `json:"generated_feminine_share"`
+	Occupations            []OccupationGenderJSON `json:"occupations"`
+	Unseen                 []string               `json:"unseen_occupations"`
+	// BiasAmplification is Zhao et al.'s (2017) mean shift towards each occupation's training
+	// majority (null when no occupation was generated); its interval is Student-t over the
+	// occupations (null with fewer than two).
+	BiasAmplification         *float64      `json:"bias_amplification"`
+	BiasAmplificationInterval *IntervalJSON `json:"bias_amplification_interval"`
+	MinimalPairs              PairsJSON     `json:"minimal_pairs"`
+}
+
+// OccupationGenderJSON is [OccupationGender] as audit.json writes it.
+type OccupationGenderJSON struct {
+	Occupation string       `json:"occupation"`
+	Train      float64      `json:"train_feminine_share"`
+	Generated  IntervalJSON `json:"generated_feminine_share"`
+	Shift      float64      `json:"shift"`
+	Verdict    Verdict      `json:"verdict,omitempty"`
+}
+
+// PairsJSON is the minimal-pair score ([ScorePairs], Nangia et al. 2020) as audit.json writes
+// it, with the model's mean probability of the stereotyped sentence within its pair,
+// σ(LL_stereo − LL_anti), next to the mean training share of the stereotyped gender over the
+// same pairs: a model that learned the corpus's statistics exactly has the two equal.
+type PairsJSON struct {
+	Pairs                  int          `json:"pairs"`
+	StereotypedShare       IntervalJSON `json:"stereotyped_share"`
+	Wins                   int          `json:"wins"`
+	Ties                   int          `json:"ties"`
+	ModelStereoProbability float64      `json:"model_stereo_probability"`
+	TrainStereoShare       float64      `json:"train_stereo_share"`
 }
 
 // RepresentationJSON is [Representation] as audit.json writes it.

@@ -25,10 +25,19 @@ var TextCorpora = []string{"es-rv1909", "es-fortunes", "en-mobydick", "en-web"}
 //	en-web       World English Bible from its SWORD module, as es-rv1909 (a line per
 //	             paragraph, title or poetry line)
 //
+// and, generated offline rather than read (see [GeneratedTextCorpora]):
+//
+//	es-ocupaciones  the occupation–gender corpus of [GeneratedOccupationText]
+//
 // For a language model, split it with [SplitText] and encode it with a [Vocab].
 func LoadText(dir, name string) (string, error) {
+	if slices.Contains(GeneratedTextCorpora, name) {
+		text, _, err := GeneratedOccupationText(name)
+		return text, err
+	}
 	if !slices.Contains(TextCorpora, name) {
-		return "", fmt.Errorf("data: %q is not a text corpus (known: %s)", name, strings.Join(TextCorpora, ", "))
+		known := append(slices.Clone(TextCorpora), GeneratedTextCorpora...)
+		return "", fmt.Errorf("data: %q is not a text corpus (known: %s)", name, strings.Join(known, ", "))
 	}
 	files, _, err := readVerified(dir, name)
 	if err != nil {
@@ -296,7 +305,8 @@ func ValWindows(ids []int32, ctx, batch, k int) (inputs, targets *tensors.Tensor
 
 // Corpus is a text corpus as the character models train on it: its vocabulary (from the whole
 // corpus), the training and validation splits (SplitText) as character ids, and its files'
-// SHA-256 for the run manifest (keyed "corpus/file").
+// SHA-256 for the run manifest (keyed "corpus/file"; a generated corpus's text as
+// "corpus/generated.txt").
 type Corpus struct {
 	Name       string
 	Vocab      *Vocab
@@ -311,9 +321,11 @@ func LoadCorpus(dir, name string, context int) (*Corpus, error) {
 	if err != nil {
 		return nil, err
 	}
-	sums, err := Checksums(name)
-	if err != nil {
-		return nil, err
+	sums, generated := generatedChecksums(name, text)
+	if !generated {
+		if sums, err = Checksums(name); err != nil {
+			return nil, err
+		}
 	}
 	c := &Corpus{Name: name, Vocab: NewVocab(text), Files: map[string]string{}}
 	for f, s := range sums {

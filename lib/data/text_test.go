@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -348,5 +349,63 @@ func TestFortunesConcatenationChecksum(t *testing.T) {
 	}
 	if len(names) != 24 || hex.EncodeToString(h.Sum(nil)) != fortunesConcatSHA256 {
 		t.Fatalf("%d files, concatenation SHA-256 %x", len(names), h.Sum(nil))
+	}
+}
+
+// The generated occupation corpus loads offline, the same on every call, and its truth is what
+// its lines say: every line is one realisation of a template, and counting them per occupation
+// and gender gives the truth exactly.
+func TestOccupationCorpusName(t *testing.T) {
+	text, err := LoadText(t.TempDir(), OccupationCorpusName) // an empty data folder: nothing is read
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, truth, err := GeneratedOccupationText(OccupationCorpusName)
+	if err != nil || again != text {
+		t.Fatalf("GeneratedOccupationText differs from LoadText (err %v)", err)
+	}
+	type key struct {
+		occ string
+		fem bool
+	}
+	realisations := map[string]key{}
+	for _, o := range Occupations {
+		for _, tpl := range OccupationTemplates {
+			for _, fem := range []bool{false, true} {
+				realisations[FillOccupationTemplate(tpl, o, fem)] = key{o.Masc, fem}
+			}
+		}
+	}
+	counts := map[key]int{}
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	for i, l := range lines {
+		k, ok := realisations[l]
+		if !ok {
+			t.Fatalf("line %d %q is no template's realisation", i, l)
+		}
+		counts[k]++
+	}
+	per := DefaultOccupationCorpusConfig().PerOccupation
+	if len(lines) != per*len(Occupations) || len(truth) != len(Occupations) {
+		t.Fatalf("%d lines and %d truths, want %d and %d", len(lines), len(truth), per*len(Occupations), len(Occupations))
+	}
+	for i, tr := range truth {
+		if tr.Masc != Occupations[i].Masc || tr.Feminine != counts[key{tr.Masc, true}] || tr.Masculine != counts[key{tr.Masc, false}] {
+			t.Errorf("%s: truth %d/%d, lines %d/%d", tr.Masc, tr.Feminine, tr.Masculine, counts[key{tr.Masc, true}], counts[key{tr.Masc, false}])
+		}
+		if math.Abs(tr.Rate()-tr.DefaultFemShare) > 0.1 {
+			t.Errorf("%s: realised share %.3f, asked %.2f", tr.Masc, tr.Rate(), tr.DefaultFemShare)
+		}
+	}
+	c, err := LoadCorpus(t.TempDir(), OccupationCorpusName, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(text))
+	if c.Files[OccupationCorpusName+"/generated.txt"] != hex.EncodeToString(sum[:]) || len(c.Train)+len(c.Val) != utf8.RuneCountInString(text) {
+		t.Errorf("corpus files %v, %d+%d characters", c.Files, len(c.Train), len(c.Val))
+	}
+	if _, err := LoadText(t.TempDir(), "es-nada"); err == nil || !strings.Contains(err.Error(), OccupationCorpusName) {
+		t.Errorf("unknown corpus: err %v, want one listing %s", err, OccupationCorpusName)
 	}
 }

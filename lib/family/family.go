@@ -81,6 +81,14 @@ type Sampler interface {
 	Sample(n int, path string) error
 }
 
+// TextScorer is implemented by the character-level text families (gpt, lstm): the exact
+// log-likelihood of texts, which the minimal-pair audit of `iagen audit` compares.
+type TextScorer interface {
+	// LogLikelihood returns, for each text x_0…x_{n−1}, Σ_{t≥1} log p(x_t | x_<t) in nats: the
+	// first character is context only (the models have no start-of-text symbol).
+	LogLikelihood(texts []string) ([]float64, error)
+}
+
 // Family is one registered family.
 type Family struct {
 	Name       string // short name used on the command line: gan, vae, gpt, diffusion, flow, lstm

@@ -72,6 +72,9 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gpt: %w", err)
 	}
+	if _, err := corpus.Vocab.Encode(cfg.Prompt); err != nil { // fail now, not after training
+		return nil, fmt.Errorf("gpt: the sample prompt %q does not fit corpus %s (%w): set another (--set prompt=…)", cfg.Prompt, cfg.Corpus, err)
+	}
 	m := &Model{Config: cfg, seed: opts.Seed, backend: opts.Backend, store: model.NewStore(), vocab: corpus.Vocab,
 		vocabSize: corpus.Vocab.Size(), datasets: corpus.Files, trainIDs: corpus.Train, valIDs: corpus.Val}
 	if err := m.storeVocab(); err != nil {

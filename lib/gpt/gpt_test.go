@@ -722,3 +722,61 @@ func TestLossAgreesOnXLACPU(t *testing.T) {
 func TestRunFolderRoundTrip(t *testing.T) {
 	traintest.RunFolderRoundTrip(t, "gpt", traintest.GoBackend(t), tinyConfig(), 4, 2)
 }
+
+// LogLikelihood is the sum of log-softmax of the logits (the exported graph, Logits) at every
+// next character, each predicted from the Context characters before it at most: checked on a
+// text longer than the context, so that both the first window and the sliding ones count.
+func TestLogLikelihoodMatchesLogits(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Corpus, cfg.Prompt = data.OccupationCorpusName, "El "
+	m := newModel(t, traintest.GoBackend(t), cfg, 9)
+	texts := []string{
+		"\nLa persona que trabaja de enfermera dijo que ella estaba cansada.", // 66 characters: past the context of 16
+		"\nEl piloto",
+		"Ay",
+		"x", // context only: log-likelihood 0
+	}
+	got, err := m.LogLikelihood(texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := logitsExec(t, m)
+	for i, s := range texts {
+		ids, _ := m.vocab.Encode(s)
+		want := 0.0
+		for k := 1; k < len(ids); k++ { // x_k from the window ending at x_{k−1}
+			lo := max(0, k-m.Context)
+			win := make([]int32, m.Context)
+			copy(win, ids[lo:k])
+			out, err := exec.Call(tensors.FromFlatDataAndDimensions(win, 1, m.Context), tensors.FromFlatDataAndDimensions(win, 1, m.Context))
+			if err != nil {
+				t.Fatal(err)
+			}
+			logits := tensors.MustCopyFlatData[float32](out[0])
+			pos := k - 1 - lo
+			want += logSoftmaxAt(logits[pos*m.vocabSize:(pos+1)*m.vocabSize], ids[k])
+		}
+		if math.Abs(got[i]-want) > 1e-4*(1+math.Abs(want)) {
+			t.Errorf("text %d: LogLikelihood %.6f, log-softmax of the logits %.6f", i, got[i], want)
+		}
+	}
+	if _, err := m.LogLikelihood([]string{"€"}); err == nil || !strings.Contains(err.Error(), "text 0") {
+		t.Errorf("a character outside the vocabulary: err %v", err)
+	}
+	if _, err := m.LogLikelihood([]string{"a", ""}); err == nil || !strings.Contains(err.Error(), "text 1 is empty") {
+		t.Errorf("an empty text: err %v", err)
+	}
+}
+
+// logSoftmaxAt is log softmax(logits)[id], in float64.
+func logSoftmaxAt(logits []float32, id int32) float64 {
+	mx := math.Inf(-1)
+	for _, l := range logits {
+		mx = math.Max(mx, float64(l))
+	}
+	var z float64
+	for _, l := range logits {
+		z += math.Exp(float64(l) - mx)
+	}
+	return float64(logits[id]) - mx - math.Log(z)
+}

@@ -563,3 +563,44 @@ func TestRecallTransformer(t *testing.T) {
 		t.Error("a Transformer that cannot be built accepted")
 	}
 }
+
+// LogLikelihood is the sum of log-softmax of the logits at every next character with the state
+// carried from the first, as generation carries it (the one-step graph), for every cell.
+func TestLogLikelihoodMatchesSteps(t *testing.T) {
+	texts := []string{"\nLa persona que trabaja de piloto dijo que él estaba cansado.", "\nLa", "y"}
+	for _, c := range Cells {
+		cfg := tinyConfig(c)
+		cfg.Corpus, cfg.Prompt = data.OccupationCorpusName, "El "
+		m := newModel(t, traintest.GoBackend(t), cfg, 10)
+		got, err := m.LogLikelihood(texts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := m.net.vocab
+		for i, s := range texts {
+			ids, _ := m.vocab.Encode(s)
+			state := m.net.zeroState(1)
+			want := 0.0
+			for k := 0; k+1 < len(ids); k++ {
+				res, err := m.oneStep.Call(append([]any{[]int32{ids[k]}}, anys(state)...)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				state = res[1:]
+				logits := tensors.MustCopyFlatData[float32](res[0])
+				mx := math.Inf(-1)
+				for _, l := range logits[:v] {
+					mx = math.Max(mx, float64(l))
+				}
+				var z float64
+				for _, l := range logits[:v] {
+					z += math.Exp(float64(l) - mx)
+				}
+				want += float64(logits[ids[k+1]]) - mx - math.Log(z)
+			}
+			if math.Abs(got[i]-want) > 1e-4*(1+math.Abs(want)) {
+				t.Errorf("%s, text %d: LogLikelihood %.6f, one step at a time %.6f", c, i, got[i], want)
+			}
+		}
+	}
+}
