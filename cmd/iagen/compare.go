@@ -64,6 +64,9 @@ func runCompare(args []string) error {
 		if err != nil {
 			return err
 		}
+		if len(old.Evidence.Command) == 0 { // measured by the command that made that table
+			old.Evidence.Command = old.Command
+		}
 		t.UseMeasurements(old.Evidence)
 	case *from != "":
 		ev, err := compare.Measure(ctx, b, c.profile)
@@ -73,6 +76,9 @@ func runCompare(args []string) error {
 		t.UseMeasurements(ev)
 	}
 	t.Command = os.Args
+	if len(t.Evidence.Command) == 0 { // measured just now
+		t.Evidence.Command = os.Args
+	}
 	if err := os.MkdirAll(c.out, 0o755); err != nil {
 		return err
 	}

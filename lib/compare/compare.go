@@ -98,7 +98,7 @@ type Table struct {
 // UseMeasurements takes the toy GAN and recall measurements of ev (Measure, or an earlier
 // table's) and judges the claims again.
 func (t *Table) UseMeasurements(ev Evidence) {
-	t.Evidence.ToyGAN, t.Evidence.Recall, t.Evidence.RecallSymbols = ev.ToyGAN, ev.Recall, ev.RecallSymbols
+	t.Evidence.ToyGAN, t.Evidence.Recall, t.Evidence.RecallSymbols, t.Evidence.Command = ev.ToyGAN, ev.Recall, ev.RecallSymbols, ev.Command
 	t.Claims = Claims(*t)
 }
 
@@ -112,6 +112,9 @@ type Evidence struct {
 	// over an alphabet of RecallSymbols symbols.
 	Recall        []rnn.RecallResult `json:"recall,omitempty"`
 	RecallSymbols int                `json:"recall_symbols,omitempty"`
+	// Command is what measured the toy GAN and the recall task (a table may reuse an earlier
+	// table's measurements: iagen compare --evidence).
+	Command []string `json:"command,omitempty"`
 }
 
 // Row returns the row of family name.

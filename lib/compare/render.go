@@ -66,8 +66,15 @@ func (t Table) Footer() string {
 		versions = append(versions, k+" "+v)
 	}
 	sort.Strings(versions)
-	return fmt.Sprintf("Perfil %s. Backend: %s. Máquina: %s. Versiones: %s.", t.Profile, strings.Join(backends, "; "),
+	s := fmt.Sprintf("Perfil %s. Backend: %s. Máquina: %s. Versiones: %s.", t.Profile, strings.Join(backends, "; "),
 		strings.Join(hardware, "; "), strings.Join(versions, ", "))
+	if len(t.Command) > 0 {
+		s += " Tabla: `" + strings.Join(t.Command, " ") + "`."
+	}
+	if len(t.Evidence.Command) > 0 {
+		s += " GAN de juguete y tarea de recuerdo: `" + strings.Join(t.Evidence.Command, " ") + "`."
+	}
+	return s
 }
 
 func contains(xs []string, x string) bool {
