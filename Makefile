@@ -31,10 +31,10 @@ test: setup test-go test-notebooks
 
 test-go:
 	go vet ./...
-	go test -count=1 ./...
+	go test -count=1 -timeout 40m ./...
 
 test-notebooks:
-	IAGEN_RUNS_DIR=$$(mktemp -d) $(PYTHON) scripts/nbtest.py --offline --timeout 900 $(NOTEBOOKS)
+	IAGEN_RUNS_DIR=$$(mktemp -d) $(PYTHON) scripts/nbtest.py --offline --timeout 1800 $(NOTEBOOKS)
 	bash tests/notebooks/test_runner.sh
 
 ## build: the iagen command in bin/
