@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -57,10 +58,15 @@ func TestCompareCI(t *testing.T) {
 	if status != 0 {
 		t.Fatalf("iagen compare --from: status %d: %s", status, stderr)
 	}
-	md1, _ := os.ReadFile(filepath.Join(out, "table.md"))
-	md2, _ := os.ReadFile(filepath.Join(again, "table.md"))
-	if string(md1) != string(md2) {
-		t.Errorf("the table redrawn from the runs differs:\n%s\n---\n%s", md1, md2)
+	redrawn, err := compare.ReadJSON(filepath.Join(again, "table.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := tab.Sections(), redrawn.Sections(); !reflect.DeepEqual(a, b) {
+		t.Errorf("the table redrawn from the runs differs:\n%v\n---\n%v", a, b)
+	}
+	if !reflect.DeepEqual(redrawn.Evidence.Command, tab.Command) {
+		t.Errorf("the redrawn table's evidence was measured by %q, want the first table's command %q", redrawn.Evidence.Command, tab.Command)
 	}
 }
 
