@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -54,10 +55,10 @@ func (t Table) Sections() []Section {
 func (t Table) Footer() string {
 	var backends, hardware []string
 	for _, r := range t.Rows {
-		if r.Backend != "" && !contains(backends, r.Backend) {
+		if r.Backend != "" && !slices.Contains(backends, r.Backend) {
 			backends = append(backends, r.Backend)
 		}
-		if r.Hardware != "" && !contains(hardware, r.Hardware) {
+		if r.Hardware != "" && !slices.Contains(hardware, r.Hardware) {
 			hardware = append(hardware, r.Hardware)
 		}
 	}
@@ -75,15 +76,6 @@ func (t Table) Footer() string {
 		s += " GAN de juguete y tarea de recuerdo: `" + strings.Join(t.Evidence.Command, " ") + "`."
 	}
 	return s
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // Markdown is the table as Markdown (table.md).
