@@ -19,7 +19,7 @@ import (
 func float64ToyFlow(t *testing.T, a ToyArch) (fwd, inv *model.Exec) {
 	t.Helper()
 	b := traintest.GoBackend(t)
-	store := model.NewStore()
+	store := seededStore(t)
 	fwd = model.MustNewExec(b, store, func(scope *model.Scope, x *graph.Node) (*graph.Node, *graph.Node) {
 		return ToyForward(scope.In(ToyScope), a, x)
 	})
