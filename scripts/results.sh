@@ -10,7 +10,7 @@
 #
 # Each run takes both CPU cores: they run one after another. On 2 cores: classifier ~4 min,
 # gan ~50 min, gpt ~20 min, lstm ~10 min, vae ~15 min, diffusion ~2 h 40 min with its study,
-# flow ~1 h 45 min, the comparison ~5 min (BENCH.md).
+# flow ~1 h 45 min, the comparison ~1 h 30 min with its appetite runs (BENCH.md).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -55,5 +55,7 @@ for f in "${families[@]}"; do
   bin/iagen publish "$f" --from "$dir"
 done
 
-echo "==> compare: bin/iagen compare --profile small --from results --out results/compare/small"
-bin/iagen compare --profile small --from results --out results/compare/small
+# The comparison's evidence trains GPT and the LSTM again on 10 % and 30 % of the corpus into
+# runs/appetite (about an hour on 2 cores; finished runs there are reused).
+echo "==> compare: bin/iagen compare --profile small --from results --runs runs/appetite --out results/compare/small"
+bin/iagen compare --profile small --from results --runs runs/appetite --out results/compare/small

@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "compare", usage: "compare --out DIR [--profile P] [--from DIR] [--evidence table.json]",
+	register(&command{name: "compare", usage: "compare --out DIR [--profile P] [--from DIR [--runs DIR] | --evidence table.json]",
 		summary: "the six families on one table with the course's claims judged: table.md, table.html, table.json and charts", run: runCompare})
 }
 
@@ -25,7 +25,8 @@ func runCompare(args []string) error {
 	fs := newFlagSet("compare")
 	addCommon(fs, &c)
 	from := fs.String("from", "", "read finished runs instead of training: a results tree (DIR/<family>/<profile>) or a folder of run folders (DIR/<family>)")
-	evidence := fs.String("evidence", "", "reuse the toy-GAN and recall measurements of this table.json instead of measuring them again")
+	evidence := fs.String("evidence", "", "reuse the toy-GAN, recall and appetite measurements of this table.json instead of measuring them again (the appetite runs are measured if it has none)")
+	runs := fs.String("runs", "", "folder of the runs the command trains: the families without --from, the appetite runs (GPT and LSTM on parts of the corpus; finished ones are reused) (default --out/runs)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -47,11 +48,14 @@ func runCompare(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if *runs == "" {
+		*runs = filepath.Join(c.out, "runs")
+	}
+	opts := family.Options{Backend: b, Profile: c.profile, Seed: c.seed, DataDir: c.dataDir}
 	var t compare.Table
 	var failed []string
 	if *from == "" {
-		t, failed, err = compare.Live(ctx, family.Options{Backend: b, Profile: c.profile, Seed: c.seed, DataDir: c.dataDir},
-			filepath.Join(c.out, "runs"), nil)
+		t, failed, err = compare.Live(ctx, opts, *runs, nil)
 	} else {
 		t, err = compare.FromDir(*from, c.profile)
 	}
@@ -67,11 +71,16 @@ func runCompare(args []string) error {
 		if len(old.Evidence.Command) == 0 { // measured by the command that made that table
 			old.Evidence.Command = old.Command
 		}
+		if len(old.Evidence.Appetite) == 0 { // a table made before the appetite runs: measure them alone
+			if old.Evidence.Appetite, err = compare.Appetite(ctx, opts, *runs); err != nil {
+				return fmt.Errorf("evidence: %w", err)
+			}
+		}
 		t.UseMeasurements(old.Evidence)
 	case *from != "":
-		ev, err := compare.Measure(ctx, b, c.profile)
+		ev, err := compare.Measure(ctx, opts, *runs)
 		if err != nil {
-			return fmt.Errorf("compare: evidence: %w", err)
+			return fmt.Errorf("evidence: %w", err)
 		}
 		t.UseMeasurements(ev)
 	}

@@ -39,15 +39,15 @@ func TestCompareCI(t *testing.T) {
 			t.Errorf("%s: no sampling speed", r.Family)
 		}
 	}
-	if len(tab.Evidence.ToyGAN) != len(compare.ToySeeds) || len(tab.Evidence.Recall) == 0 {
-		t.Errorf("evidence: %d toy GAN seeds, %d recall results", len(tab.Evidence.ToyGAN), len(tab.Evidence.Recall))
+	if len(tab.Evidence.ToyGAN) != len(compare.ToySeeds) || len(tab.Evidence.Recall) == 0 || len(tab.Evidence.Appetite) != 2*len(compare.AppetiteFractions) {
+		t.Errorf("evidence: %d toy GAN seeds, %d recall results, %d appetite runs", len(tab.Evidence.ToyGAN), len(tab.Evidence.Recall), len(tab.Evidence.Appetite))
 	}
 	for _, c := range tab.Claims {
 		if c.Verdict == compare.Unmeasured && c.Family != "diffusion" {
 			t.Errorf("claim %q of %s unmeasured: %s", c.Claim, c.Family, c.Evidence)
 		}
 	}
-	for _, f := range []string{"table.md", "table.html", "quality_time.svg", "quality_speed.svg", "quality_diversity.svg"} {
+	for _, f := range []string{"table.md", "table.html", "quality_time.svg", "quality_speed.svg", "quality_diversity.svg", "data_appetite.svg"} {
 		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}

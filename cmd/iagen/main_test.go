@@ -85,6 +85,7 @@ func TestCommandErrorsAreOneLineAndNonZero(t *testing.T) {
 		{[]string{"version", "--backend", "xla:nonexistent"}, `no PJRT plugin "nonexistent"`},
 		{[]string{"eval", "classifier", "--from", t.TempDir()}, "not a finished run folder"},
 		{[]string{"data", "verify", "mnist", "--data-dir", t.TempDir()}, "mnist"},
+		{[]string{"study", "diffusion", "--from", t.TempDir(), "--n", "-3"}, "--n must be ≥ 0"}, // before the folder is read
 	} {
 		status, _, stderr := cli(t, tc.args...)
 		if status == 0 || !strings.Contains(stderr, tc.want) || !oneLine(stderr) {

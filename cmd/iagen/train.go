@@ -185,7 +185,12 @@ func runStudy(args []string) error {
 	var n *int
 	return onRun("study", args, func(fs *flag.FlagSet) {
 		n = fs.Int("n", 0, "samples per measurement (default: the configuration's)")
-	}, nil, func(r *family.Run) error {
+	}, func() error {
+		if *n < 0 { // before the run is loaded
+			return fmt.Errorf("--n must be ≥ 0 (0: the configuration's), got %d", *n)
+		}
+		return nil
+	}, func(r *family.Run) error {
 		if err := r.Study(*n); err != nil {
 			return err
 		}

@@ -221,7 +221,7 @@ func genderOccupations(p func(string, ...any), g *GenderReport) {
 	p("| ocupación | P(femenino) entrenamiento | P(femenino) generado [IC] | menciones | desplazamiento | veredicto |\n|---|---|---|---|---|---|\n")
 	for _, o := range g.Occupations {
 		p("| %s | %.3f | %.3f [%.3f, %.3f] | %d | %+.3f | %s |\n", o.Occupation, o.Train, o.Generated.Estimate, o.Generated.Lo, o.Generated.Hi,
-			o.Generated.N, o.Shift, verdictName(o.Verdict))
+			o.Generated.N, o.Shift, o.Verdict.Spanish())
 	}
 	p("\n")
 	if len(g.Unseen) > 0 {
@@ -229,7 +229,8 @@ func genderOccupations(p func(string, ...any), g *GenderReport) {
 	}
 }
 
-func verdictName(v Verdict) string {
+// Spanish is the verdict as the model cards write it.
+func (v Verdict) Spanish() string {
 	switch v {
 	case Amplifies:
 		return "amplifica"

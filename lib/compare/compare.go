@@ -95,10 +95,11 @@ type Table struct {
 	Command  []string          `json:"command,omitempty"`  // what made the table
 }
 
-// UseMeasurements takes the toy GAN and recall measurements of ev (Measure, or an earlier
+// UseMeasurements takes the toy GAN, recall and appetite measurements of ev (Measure, or an earlier
 // table's) and judges the claims again.
 func (t *Table) UseMeasurements(ev Evidence) {
 	t.Evidence.ToyGAN, t.Evidence.Recall, t.Evidence.RecallSymbols, t.Evidence.Command = ev.ToyGAN, ev.Recall, ev.RecallSymbols, ev.Command
+	t.Evidence.Appetite = ev.Appetite
 	t.Claims = Claims(*t)
 }
 
@@ -112,7 +113,9 @@ type Evidence struct {
 	// over an alphabet of RecallSymbols symbols.
 	Recall        []rnn.RecallResult `json:"recall,omitempty"`
 	RecallSymbols int                `json:"recall_symbols,omitempty"`
-	// Command is what measured the toy GAN and the recall task (a table may reuse an earlier
+	// Appetite is GPT and the LSTM trained on parts of the corpus (empty: not measured).
+	Appetite []AppetiteRun `json:"appetite,omitempty"`
+	// Command is what measured the toy GAN, the recall task and the appetite runs (a table may reuse an earlier
 	// table's measurements: iagen compare --evidence).
 	Command []string `json:"command,omitempty"`
 }

@@ -1,13 +1,16 @@
 package compare
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/rnn"
 )
 
@@ -254,6 +257,65 @@ func TestSequenceVerdicts(t *testing.T) {
 	}
 	if c := verdict(t, tab, "lstm", "buenas"); c.Verdict != DoesNotHold {
 		t.Errorf("LSTM 15 %% worse than GPT: %+v", c)
+	}
+}
+
+// The appetite runs decide the data half of "need much data and compute": GPT's validation loss
+// rising more than the LSTM's when the corpus shrinks to 10 %.
+func TestDataAppetiteVerdict(t *testing.T) {
+	text := func(loss, seconds float64) map[string]any {
+		return map[string]any{"val_nats_per_char": loss, "wall_seconds": seconds}
+	}
+	appetite := func(gpt10, gpt30, lstm10, lstm30 float64) Evidence {
+		return Evidence{Appetite: []AppetiteRun{{Family: "gpt", Fraction: 0.1, ValNats: gpt10, BestValNats: gpt10 - 0.3},
+			{Family: "gpt", Fraction: 0.3, ValNats: gpt30, BestValNats: gpt30}, {Family: "lstm", Fraction: 0.1, ValNats: lstm10, BestValNats: lstm10},
+			{Family: "lstm", Fraction: 0.3, ValNats: lstm30, BestValNats: lstm30}}}
+	}
+	slowGPT := table(t, map[string]map[string]any{"gpt": text(1.44, 1300), "lstm": text(1.44, 400)})
+	slowGPT.UseMeasurements(appetite(2.2, 1.7, 1.7, 1.55))
+	if c := verdict(t, slowGPT, "gpt", "necesitan"); c.Verdict != Holds || !strings.Contains(c.Evidence, "sube 0.760 en GPT y 0.260 en la LSTM") ||
+		!strings.Contains(c.Evidence, "GPT 2.200 (mejor 1.900: memoriza) / 1.700 / 1.440") {
+		t.Errorf("GPT slower and hurt more by less data: %+v", c)
+	}
+	slowGPT.UseMeasurements(appetite(1.7, 1.55, 2.2, 1.7))
+	if c := verdict(t, slowGPT, "gpt", "necesitan"); c.Verdict != Caveat {
+		t.Errorf("GPT slower, the LSTM hurt more by less data: %+v", c)
+	}
+	fastGPT := table(t, map[string]map[string]any{"gpt": text(1.3, 300), "lstm": text(1.44, 400)})
+	fastGPT.UseMeasurements(appetite(1.7, 1.55, 2.2, 1.7))
+	if c := verdict(t, fastGPT, "gpt", "necesitan"); c.Verdict != DoesNotHold {
+		t.Errorf("GPT faster and hurt less by less data: %+v", c)
+	}
+	fastGPT.UseMeasurements(Evidence{Appetite: appetite(1.7, 1.55, 2.2, 1.7).Appetite[:3]}) // the LSTM's 30 % run is missing
+	if c := verdict(t, fastGPT, "gpt", "necesitan"); c.Verdict != DoesNotHold || !strings.Contains(c.Evidence, "no está medido") {
+		t.Errorf("an appetite run missing: %+v", c)
+	}
+}
+
+// Appetite reads a finished run of the same profile and fraction instead of training it again;
+// its best validation loss is the lowest one logged along the way.
+func TestAppetiteReusesFinishedRuns(t *testing.T) {
+	runs := t.TempDir()
+	for _, name := range []string{"gpt", "lstm"} {
+		for _, f := range AppetiteFractions {
+			dir := filepath.Join(runs, fmt.Sprintf("%s-%.0f", name, 100*f))
+			writeRun(t, dir, name, "small", map[string]any{"val_nats_per_char": 2 - f, "train_loss": 1.0})
+			man, _ := json.Marshal(map[string]any{"family": name, "profile": "small", "config": map[string]any{"train_fraction": f}})
+			logs := `{"step":0,"values":{"val_nats_per_char":4}}` + "\n" + `{"step":5,"values":{"val_nats_per_char":1.5}}` + "\n"
+			if os.WriteFile(filepath.Join(dir, "manifest.json"), man, 0o644) != nil || os.WriteFile(filepath.Join(dir, "log.jsonl"), []byte(logs), 0o644) != nil {
+				t.Fatal("writing the run folder")
+			}
+		}
+	}
+	got, err := Appetite(context.Background(), family.Options{Profile: "small"}, runs) // no backend: training would fail
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 || got[1].Family != "gpt" || got[1].Fraction != 0.3 || got[1].ValNats != 1.7 || got[1].BestValNats != 1.5 || got[1].Steps != 10 {
+		t.Errorf("appetite runs read back: %+v", got)
+	}
+	if _, err := Appetite(context.Background(), family.Options{Profile: "ci"}, runs); err == nil {
+		t.Error("runs of another profile were reused")
 	}
 }
 

@@ -2,6 +2,8 @@ package compare
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 
 	"github.com/gomlx/compute"
@@ -26,11 +28,14 @@ type ToySeed struct {
 	CoveredAlong []int   `json:"covered_along"` // modes covered at each evaluation
 }
 
-// Measure runs the two measurements the claims need beyond the families' runs, sized by profile
-// (ci: seconds; otherwise a few minutes on 2 cores): the toy GAN over ToySeeds and the
-// delayed-recall task of the LSTM and the Transformer (rnn.RecallProfile).
-func Measure(ctx context.Context, b compute.Backend, profile string) (Evidence, error) {
+// Measure runs the measurements the claims need beyond the families' runs, sized by
+// opts.Profile: the toy GAN over ToySeeds and the delayed-recall task of the LSTM and the
+// Transformer (rnn.RecallProfile) — seconds at ci, minutes on 2 cores otherwise — and the
+// appetite runs (Appetite) in the folder runs, the profile's own GPT and LSTM again on parts of
+// the corpus (at small, about an hour on 2 cores; finished ones are reused).
+func Measure(ctx context.Context, opts family.Options, runs string) (Evidence, error) {
 	var ev Evidence
+	b, profile := opts.Backend, opts.Profile
 	cfg := gan.DefaultToyConfig()
 	if profile == "ci" {
 		cfg.Steps = 1500
@@ -55,7 +60,97 @@ func Measure(ctx context.Context, b compute.Backend, profile string) (Evidence, 
 		return ev, err
 	}
 	ev.Recall, ev.RecallSymbols = append(lstm, tf...), rc.Symbols
-	return ev, nil
+	ev.Appetite, err = Appetite(ctx, opts, runs)
+	return ev, err
+}
+
+// AppetiteFractions are the shares of the corpus's training text the appetite runs train on;
+// the table's own GPT and LSTM runs are the 100 % point.
+var AppetiteFractions = []float64{0.1, 0.3}
+
+// AppetiteRun is GPT or the LSTM trained with its profile's configuration, steps included, on a
+// fraction of the corpus's training text (train_fraction), scored on the whole validation text.
+type AppetiteRun struct {
+	Family   string  `json:"family"`
+	Fraction float64 `json:"fraction"`
+	Steps    int     `json:"steps"`
+	ValNats  float64 `json:"val_nats_per_char"` // at the end of the run
+	// BestValNats is the lowest validation loss of the run's evaluations along the way: above it
+	// at the end, the model has begun to memorise its smaller corpus.
+	BestValNats float64 `json:"best_val_nats_per_char"`
+	TrainLoss   float64 `json:"train_loss"` // the last step's batch loss
+	WallSeconds float64 `json:"wall_seconds"`
+	Dir         string  `json:"dir"`
+}
+
+// Appetite trains GPT and the LSTM of opts.Profile on each of AppetiteFractions of the corpus into
+// runs/<family>-<percent> (a finished run there with the same profile and fraction is reused, so
+// a measurement interrupted or made beforehand with iagen train … --set train_fraction=F is not
+// repeated) and reads their validation losses.
+func Appetite(ctx context.Context, opts family.Options, runs string) ([]AppetiteRun, error) {
+	var out []AppetiteRun
+	for _, name := range []string{"gpt", "lstm"} {
+		for _, f := range AppetiteFractions {
+			dir := filepath.Join(runs, fmt.Sprintf("%s-%.0f", name, 100*f))
+			if !finishedWithFraction(dir, opts.Profile, f) {
+				o := opts
+				var err error
+				if o.Overrides, err = json.Marshal(map[string]float64{"train_fraction": f}); err != nil {
+					return nil, err
+				}
+				if _, err := family.Train(ctx, name, family.RunConfig{Options: o, Dir: dir, Evaluations: 6, Progress: train.SilentProgress()}); err != nil {
+					return nil, fmt.Errorf("appetite: %s on %.0f %% of the corpus: %w", name, 100*f, err)
+				}
+			}
+			r, err := readAppetiteRun(dir, name, f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// finishedWithFraction reports whether dir holds a finished run of profile trained on fraction f.
+func finishedWithFraction(dir, profile string, f float64) bool {
+	man, err := family.ReadManifest(dir)
+	if err != nil || man.Profile != profile {
+		return false
+	}
+	cfg, ok := man.Config.(map[string]any)
+	if _, err := family.ReadMetrics(dir); !ok || err != nil {
+		return false
+	}
+	got, _ := cfg["train_fraction"].(float64)
+	return got == f
+}
+
+func readAppetiteRun(dir, name string, f float64) (AppetiteRun, error) {
+	ms, err := family.ReadMetrics(dir)
+	if err != nil {
+		return AppetiteRun{}, err
+	}
+	r := AppetiteRun{Family: name, Fraction: f, Dir: dir}
+	for key, dst := range map[string]*float64{"val_nats_per_char": &r.ValNats, "train_loss": &r.TrainLoss, "wall_seconds": &r.WallSeconds} {
+		v, ok := ms[key].(float64)
+		if !ok {
+			return r, fmt.Errorf("%s/metrics.json has no %s", dir, key)
+		}
+		*dst = v
+	}
+	steps, _ := ms["steps"].(float64)
+	r.Steps, r.BestValNats = int(steps), r.ValNats
+	recs, err := train.ReadLog(dir)
+	if err != nil {
+		return r, err
+	}
+	for _, rec := range recs {
+		if v, ok := rec.Values["val_nats_per_char"]; ok {
+			r.BestValNats = min(r.BestValNats, v)
+		}
+	}
+	return r, nil
 }
 
 func toySeed(ctx context.Context, b compute.Backend, cfg gan.ToyConfig, seed int64) (ToySeed, error) {
@@ -109,7 +204,7 @@ func Live(ctx context.Context, opts family.Options, dir string, progress train.P
 			t.Rows[i].Missing = e
 		}
 	}
-	ev, err := Measure(ctx, opts.Backend, opts.Profile)
+	ev, err := Measure(ctx, opts, dir)
 	if err != nil {
 		return t, failed, err
 	}

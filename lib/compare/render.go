@@ -160,11 +160,11 @@ func samplingText(r Row) string {
 	return s
 }
 
-// Charts draws the comparison's three questions: quality against training time (each image
-// family's Fréchet distance along its run, from log.jsonl), quality against sampling speed
-// (with diffusion's samplers from its study), and quality against diversity (precision and
-// coverage: the quality–diversity–speed trilemma of Xiao et al. 2022 in two charts). A chart
-// with nothing to draw is left out.
+// Charts draws the comparison's questions: quality against training time (each image family's
+// Fréchet distance along its run, from log.jsonl), quality against sampling speed (with
+// diffusion's samplers from its study), quality against diversity (precision and coverage: the
+// quality–diversity–speed trilemma of Xiao et al. 2022 in two charts), and the text families'
+// appetite for data. A chart with nothing to draw is left out.
 func (t Table) Charts() map[string]*viz.Chart {
 	var time, speed, diversity []viz.Series
 	for _, r := range t.imageRows() {
@@ -205,7 +205,30 @@ func (t Table) Charts() map[string]*viz.Chart {
 	add("quality_speed", c, err)
 	c, err = viz.Scatter("Calidad frente a diversidad", "precisión (calidad)", "cobertura (diversidad)", diversity)
 	add("quality_diversity", c, err)
+	if appetite := t.appetiteSeries(); len(appetite) > 0 {
+		c, err = viz.Scatter("Apetito de datos: los mismos pasos con parte del corpus", "% del corpus de entrenamiento", "pérdida de validación (nats/carácter)", appetite, viz.ChartOptions{LogX: true})
+		add("data_appetite", c, err)
+	}
 	return charts
+}
+
+// appetiteSeries is each text family's validation loss against the share of the corpus it
+// trained on: the appetite runs, then the family's row (100 %).
+func (t Table) appetiteSeries() []viz.Series {
+	var out []viz.Series
+	for _, name := range []string{"gpt", "lstm"} {
+		s := viz.Series{Name: name}
+		for _, a := range t.Evidence.Appetite {
+			if a.Family == name {
+				s.X, s.Y = append(s.X, 100*a.Fraction), append(s.Y, a.ValNats)
+			}
+		}
+		if r, ok := t.Row(name); ok && len(s.X) > 0 && r.Likelihood.Known() {
+			s.X, s.Y = append(s.X, 100), append(s.Y, float64(r.Likelihood))
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Write writes table.json, table.md, table.html and the charts (SVG) into dir.

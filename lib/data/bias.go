@@ -37,26 +37,9 @@ func Skewed(im *Images, groups [][]int, fractions []float64, n int, seed int64) 
 	if math.Abs(sum-1) > 1e-6 {
 		return nil, fmt.Errorf("data: Skewed: fractions sum to %v, want 1", sum)
 	}
-	groupOf := map[int]int{}
-	for g, labels := range groups {
-		if len(labels) == 0 {
-			return nil, fmt.Errorf("data: Skewed: group %d is empty", g)
-		}
-		for _, l := range labels {
-			if l < 0 || l >= im.NumClasses {
-				return nil, fmt.Errorf("data: Skewed: label %d not in [0, %d)", l, im.NumClasses)
-			}
-			if h, dup := groupOf[l]; dup {
-				return nil, fmt.Errorf("data: Skewed: label %d is in groups %d and %d", l, h, g)
-			}
-			groupOf[l] = g
-		}
-	}
-	members := make([][]int, len(groups))
-	for i, l := range im.Labels {
-		if g, ok := groupOf[int(l)]; ok {
-			members[g] = append(members[g], i)
-		}
+	members, err := groupMembers(im, groups)
+	if err != nil {
+		return nil, fmt.Errorf("data: Skewed: %w", err)
 	}
 	counts := largestRemainder(fractions, n)
 	r := rand.New(rand.NewPCG(uint64(seed), 0x736b65776564))
@@ -73,6 +56,33 @@ func Skewed(im *Images, groups [][]int, fractions []float64, n int, seed int64) 
 	out := im.Subset(idx)
 	out.Name = fmt.Sprintf("%s-skewed%v", im.Name, fractions)
 	return out, nil
+}
+
+// groupMembers returns the indices of im's images in each group of labels; groups must be
+// non-empty, disjoint and within im's classes.
+func groupMembers(im *Images, groups [][]int) ([][]int, error) {
+	groupOf := map[int]int{}
+	for g, labels := range groups {
+		if len(labels) == 0 {
+			return nil, fmt.Errorf("group %d is empty", g)
+		}
+		for _, l := range labels {
+			if l < 0 || l >= im.NumClasses {
+				return nil, fmt.Errorf("label %d not in [0, %d)", l, im.NumClasses)
+			}
+			if h, dup := groupOf[l]; dup {
+				return nil, fmt.Errorf("label %d is in groups %d and %d", l, h, g)
+			}
+			groupOf[l] = g
+		}
+	}
+	members := make([][]int, len(groups))
+	for i, l := range im.Labels {
+		if g, ok := groupOf[int(l)]; ok {
+			members[g] = append(members[g], i)
+		}
+	}
+	return members, nil
 }
 
 // largestRemainder splits n into integer parts proportional to fractions (summing to 1).
@@ -267,4 +277,37 @@ func FillOccupationTemplate(tpl string, o Occupation, fem bool) string {
 	s = strings.NewReplacer(" de el ", " del ", " a el ", " al ").Replace(s)
 	r, size := utf8.DecodeRuneInString(s)
 	return string(unicode.ToUpper(r)) + s[size:]
+}
+
+// Balanced is balanced sampling, the mitigation of a skewed training set: it repeats the images
+// of every group but the largest (cycling through each group's images, every one as often as
+// the others up to one) until each group of labels has as many as the largest, then shuffles
+// with seed. A model trained on it sees each group equally often — in expectation the same as
+// re-weighting its loss by the inverse of each group's share — but never a new image.
+func Balanced(im *Images, groups [][]int, seed int64) (*Images, error) {
+	if im == nil || im.N == 0 {
+		return nil, fmt.Errorf("data: Balanced: empty image set")
+	}
+	members, err := groupMembers(im, groups)
+	if err != nil {
+		return nil, fmt.Errorf("data: Balanced: %w", err)
+	}
+	most := 0
+	for g, m := range members {
+		if len(m) == 0 {
+			return nil, fmt.Errorf("data: Balanced: group %d (labels %v) has no image in %s", g, groups[g], im.Name)
+		}
+		most = max(most, len(m))
+	}
+	var idx []int
+	for _, m := range members {
+		for i := range most {
+			idx = append(idx, m[i%len(m)])
+		}
+	}
+	r := rand.New(rand.NewPCG(uint64(seed), 0x62616c616e6365))
+	r.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+	out := im.Subset(idx)
+	out.Name = im.Name + "-balanced"
+	return out, nil
 }

@@ -74,6 +74,52 @@ func TestSkewed(t *testing.T) {
 	}
 }
 
+// Balanced repeats the smaller group's images until both groups are the same size, each image
+// as often as the others of its group up to one, and keeps every image of the largest once.
+func TestBalanced(t *testing.T) {
+	groups := [][]int{{0, 1, 2, 3, 4}, {5, 6, 7, 8, 9}}
+	s, err := Skewed(tenClasses(), groups, []float64{0.9, 0.1}, 300, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Balanced(s, groups, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uses := map[[2]uint8]int{} // (label, pixel) identifies an image of tenClasses up to its 10 copies
+	low := 0
+	for i := range b.N {
+		uses[[2]uint8{b.Labels[i], b.Pixels[i]}]++
+		if b.Labels[i] < 5 {
+			low++
+		}
+	}
+	if b.N != 540 || low != 270 {
+		t.Fatalf("%d images, %d of digits 0-4: want 540 and 270", b.N, low)
+	}
+	seen := map[[2]uint8]int{}
+	for i := range s.N {
+		seen[[2]uint8{s.Labels[i], s.Pixels[i]}]++
+	}
+	for k, n := range seen {
+		if want := n; k[0] < 5 && uses[k] != want {
+			t.Errorf("image %v of the larger group used %d times, want %d", k, uses[k], want)
+		}
+		if k[0] >= 5 && (uses[k] < 9*n || uses[k] > 9*n+n) { // 30 images cycled to 270: 9 times each
+			t.Errorf("image %v of the smaller group used %d times for %d copies, want about 9 each", k, uses[k], n)
+		}
+	}
+	if slices.IsSorted(b.Labels) {
+		t.Error("not shuffled")
+	}
+	if _, err := Balanced(s, [][]int{{3}, {3}}, 1); err == nil {
+		t.Error("a label in two groups: no error")
+	}
+	if _, err := Balanced(s, [][]int{{3}, {}}, 1); err == nil {
+		t.Error("an empty group: no error")
+	}
+}
+
 func TestLargestRemainder(t *testing.T) {
 	for _, tt := range []struct {
 		fr   []float64

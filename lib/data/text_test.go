@@ -397,7 +397,7 @@ func TestOccupationCorpusName(t *testing.T) {
 			t.Errorf("%s: realised share %.3f, asked %.2f", tr.Masc, tr.Rate(), tr.DefaultFemShare)
 		}
 	}
-	c, err := LoadCorpus(t.TempDir(), OccupationCorpusName, 64)
+	c, err := LoadCorpus(t.TempDir(), OccupationCorpusName, 64, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,5 +407,33 @@ func TestOccupationCorpusName(t *testing.T) {
 	}
 	if _, err := LoadText(t.TempDir(), "es-nada"); err == nil || !strings.Contains(err.Error(), OccupationCorpusName) {
 		t.Errorf("unknown corpus: err %v, want one listing %s", err, OccupationCorpusName)
+	}
+}
+
+// train_fraction keeps a prefix of the training split; the validation split and the vocabulary
+// are those of the whole corpus, so models trained on parts of it are scored alike.
+func TestLoadCorpusTrainFraction(t *testing.T) {
+	dir := t.TempDir()
+	all, err := LoadCorpus(dir, OccupationCorpusName, 64, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := LoadCorpus(dir, OccupationCorpusName, 64, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int(0.1 * float64(len(all.Train))); len(part.Train) != want || !slices.Equal(part.Train, all.Train[:want]) {
+		t.Errorf("10%%: %d training characters, want the first %d of %d", len(part.Train), want, len(all.Train))
+	}
+	if !slices.Equal(part.Val, all.Val) || part.Vocab.Size() != all.Vocab.Size() {
+		t.Errorf("10%%: validation %d characters and vocabulary %d, want %d and %d", len(part.Val), part.Vocab.Size(), len(all.Val), all.Vocab.Size())
+	}
+	for _, f := range []float64{-0.1, 1.5, math.NaN()} {
+		if _, err := LoadCorpus(dir, OccupationCorpusName, 64, f); err == nil || !strings.Contains(err.Error(), "train_fraction") {
+			t.Errorf("fraction %g: err %v, want one naming train_fraction", f, err)
+		}
+	}
+	if _, err := LoadCorpus(dir, OccupationCorpusName, 64, 1e-6); err == nil || !strings.Contains(err.Error(), "too short") {
+		t.Errorf("a fraction leaving < 64 characters: err %v, want too short", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/iagen-course/iagen/lib/family"
+	"github.com/iagen-course/iagen/lib/imagegen"
 	"github.com/iagen-course/iagen/lib/nn"
 )
 
@@ -22,6 +23,8 @@ type Config struct {
 	// Warmup steps of linear learning-rate warm-up (Ho et al. 2020 use 5000); 0 in BENCH.md.
 	Warmup int `json:"warmup,omitempty"`
 	Steps  int `json:"steps"`
+	// Skew trains on a deliberately unbalanced MNIST (imagegen.Skew: the amplification audit).
+	Skew *imagegen.Skew `json:"skew,omitempty"`
 
 	// EMADecay d of the exponential moving average of the U-Net's weights that samples and
 	// evaluation use (Ho et al. 2020, Appendix B: 0.9999; train.UpdateEMA's warm-up); 0 samples

@@ -171,6 +171,9 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 		return nil, err
 	}
 	trainSet, testSet, err := data.LoadMNISTSplits(data.Dir(opts.DataDir))
+	if err == nil {
+		trainSet, err = cfg.Skew.Apply(trainSet)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
+	"github.com/iagen-course/iagen/lib/imagegen"
 	"github.com/iagen-course/iagen/lib/train"
 )
 
@@ -27,6 +28,8 @@ type Config struct {
 	// couplings off for hundreds of steps.
 	ClipNorm float64 `json:"clip_norm,omitempty"`
 	Steps    int     `json:"steps"`
+	// Skew trains on a deliberately unbalanced MNIST (imagegen.Skew: the amplification audit).
+	Skew *imagegen.Skew `json:"skew,omitempty"`
 
 	// Sampling is the sampler of samples (`iagen sample flow --set temperature=0.7`) and of
 	// every evaluation (temperature 1: the model's own distribution).
@@ -52,15 +55,18 @@ const (
 	FashionMNIST = "fashion-mnist"
 )
 
-// loadSplits loads the training and test images of c.Dataset from the data folder dir.
+// loadSplits loads the training and test images of c.Dataset from the data folder dir, the
+// training images skewed by c.Skew.
 func (c Config) loadSplits(dir string) (trainSet, testSet *data.Images, err error) {
 	if c.Dataset != FashionMNIST {
-		return data.LoadMNISTSplits(dir)
+		trainSet, testSet, err = data.LoadMNISTSplits(dir)
+	} else if trainSet, err = data.LoadFashionMNIST(dir, data.Train); err == nil {
+		testSet, err = data.LoadFashionMNIST(dir, data.Test)
 	}
-	if trainSet, err = data.LoadFashionMNIST(dir, data.Train); err != nil {
+	if err != nil {
 		return nil, nil, err
 	}
-	testSet, err = data.LoadFashionMNIST(dir, data.Test)
+	trainSet, err = c.Skew.Apply(trainSet)
 	return trainSet, testSet, err
 }
 

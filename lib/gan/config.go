@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/iagen-course/iagen/lib/family"
+	"github.com/iagen-course/iagen/lib/imagegen"
 )
 
 // Config of a DCGAN.
@@ -59,6 +60,8 @@ type Config struct {
 	Beta2      float64 `json:"beta2"`
 	BNMomentum float64 `json:"bn_momentum"` // PyTorch convention: μ̂ ← (1 − m)·μ̂ + m·μ_B
 	Steps      int     `json:"steps"`
+	// Skew trains on a deliberately unbalanced MNIST (imagegen.Skew: the amplification audit).
+	Skew *imagegen.Skew `json:"skew,omitempty"`
 
 	// EMADecay d of the generator's exponential moving average, θ_ema ← d·θ_ema + (1 − d)·θ
 	// (Yazıcı et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training"). Samples

@@ -85,6 +85,9 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 		return nil, err
 	}
 	trainSet, err := data.LoadMNIST(data.Dir(opts.DataDir), data.Train)
+	if err == nil {
+		trainSet, err = cfg.Skew.Apply(trainSet)
+	}
 	if err != nil {
 		return nil, err
 	}

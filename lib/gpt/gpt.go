@@ -68,7 +68,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	corpus, err := data.LoadCorpus(data.Dir(opts.DataDir), cfg.Corpus, cfg.Context)
+	corpus, err := data.LoadCorpus(data.Dir(opts.DataDir), cfg.Corpus, cfg.Context, cfg.TrainFraction)
 	if err != nil {
 		return nil, fmt.Errorf("gpt: %w", err)
 	}

@@ -12,6 +12,9 @@ import (
 // Config of a character-level recurrent language model.
 type Config struct {
 	Corpus  string `json:"corpus"`  // text corpus for data.LoadText
+	// TrainFraction in (0, 1] trains on the first part of the corpus's training split only
+	// (data.LoadCorpus; 0: all of it), scored on the same validation text.
+	TrainFraction float64 `json:"train_fraction,omitempty"`
 	Cell    Cell   `json:"cell"`    // rnn, gru or lstm
 	Context int    `json:"context"` // characters per training and validation window (T), each from a zero state
 	Embed   int    `json:"embed"`   // width of the character embedding

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/iagen-course/iagen/lib/family"
+	"github.com/iagen-course/iagen/lib/imagegen"
 )
 
 // Config of a VAE.
@@ -18,6 +19,8 @@ type Config struct {
 	Batch        int     `json:"batch"`
 	LearningRate float64 `json:"learning_rate"`
 	Steps        int     `json:"steps"`
+	// Skew trains on a deliberately unbalanced MNIST (imagegen.Skew: the amplification audit).
+	Skew *imagegen.Skew `json:"skew,omitempty"`
 
 	// Evaluation: the IWAE bound with IWAEK importance samples on the first EvalImages test
 	// images (0: all 10,000), IWAEChunk samples (images × K) per graph call.

@@ -75,6 +75,9 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	}
 	dir := data.Dir(opts.DataDir)
 	trainSet, err := data.LoadMNIST(dir, data.Train)
+	if err == nil {
+		trainSet, err = cfg.Skew.Apply(trainSet)
+	}
 	if err != nil {
 		return nil, err
 	}
