@@ -11,15 +11,15 @@ import (
 
 // Config of a character-level recurrent language model.
 type Config struct {
-	Corpus  string `json:"corpus"`  // text corpus for data.LoadText
+	Corpus string `json:"corpus"` // text corpus for data.LoadText
 	// TrainFraction in (0, 1] trains on the first part of the corpus's training split only
 	// (data.LoadCorpus; 0: all of it), scored on the same validation text.
 	TrainFraction float64 `json:"train_fraction,omitempty"`
-	Cell    Cell   `json:"cell"`    // rnn, gru or lstm
-	Context int    `json:"context"` // characters per training and validation window (T), each from a zero state
-	Embed   int    `json:"embed"`   // width of the character embedding
-	Hidden  int    `json:"hidden"`  // width of every layer's state (H)
-	Layers  int    `json:"layers"`  // stacked recurrent layers
+	Cell          Cell    `json:"cell"`    // rnn, gru or lstm
+	Context       int     `json:"context"` // characters per training and validation window (T), each from a zero state
+	Embed         int     `json:"embed"`   // width of the character embedding
+	Hidden        int     `json:"hidden"`  // width of every layer's state (H)
+	Layers        int     `json:"layers"`  // stacked recurrent layers
 	// Loop builds the time loop unrolled or as a graph.While; empty (the default) takes While
 	// where the backend can (XLA) and unrolls elsewhere (the go backend). See Loop.
 	Loop Loop `json:"loop,omitempty"`
