@@ -10,13 +10,14 @@ import (
 type Config struct {
 	Corpus  string `json:"corpus"`  // text corpus for data.LoadText
 	Context int    `json:"context"` // characters the model sees (T): also the number of learned positions
+	DModel  int    `json:"d_model"` // width of the residual stream (D)
+	Heads   int    `json:"heads"`   // attention heads (H); head dimension = DModel / Heads
+	Layers  int    `json:"layers"`  // Transformer blocks
+	MLPMult int    `json:"mlp_mult"`
+
 	// TrainFraction in (0, 1] trains on the first part of the corpus's training split only
 	// (data.LoadCorpus; 0: all of it), scored on the same validation text.
 	TrainFraction float64 `json:"train_fraction,omitempty"`
-	DModel        int     `json:"d_model"` // width of the residual stream (D)
-	Heads         int     `json:"heads"`   // attention heads (H); head dimension = DModel / Heads
-	Layers        int     `json:"layers"`  // Transformer blocks
-	MLPMult       int     `json:"mlp_mult"`
 
 	Batch        int     `json:"batch"` // windows per training step
 	LearningRate float64 `json:"learning_rate"`

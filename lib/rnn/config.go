@@ -11,15 +11,12 @@ import (
 
 // Config of a character-level recurrent language model.
 type Config struct {
-	Corpus string `json:"corpus"` // text corpus for data.LoadText
-	// TrainFraction in (0, 1] trains on the first part of the corpus's training split only
-	// (data.LoadCorpus; 0: all of it), scored on the same validation text.
-	TrainFraction float64 `json:"train_fraction,omitempty"`
-	Cell          Cell    `json:"cell"`    // rnn, gru or lstm
-	Context       int     `json:"context"` // characters per training and validation window (T), each from a zero state
-	Embed         int     `json:"embed"`   // width of the character embedding
-	Hidden        int     `json:"hidden"`  // width of every layer's state (H)
-	Layers        int     `json:"layers"`  // stacked recurrent layers
+	Corpus  string `json:"corpus"`  // text corpus for data.LoadText
+	Cell    Cell   `json:"cell"`    // rnn, gru or lstm
+	Context int    `json:"context"` // characters per training and validation window (T), each from a zero state
+	Embed   int    `json:"embed"`   // width of the character embedding
+	Hidden  int    `json:"hidden"`  // width of every layer's state (H)
+	Layers  int    `json:"layers"`  // stacked recurrent layers
 	// Loop builds the time loop unrolled or as a graph.While; empty (the default) takes While
 	// where the backend can (XLA) and unrolls elsewhere (the go backend). See Loop.
 	Loop Loop `json:"loop,omitempty"`
@@ -31,6 +28,10 @@ type Config struct {
 	// (an idea they credit to Gers et al. 2000). 0, the default, is PyTorch's initialization
 	// (BENCH.md's). Only the LSTM has a forget gate: for the other cells it must be 0.
 	ForgetBias float64 `json:"forget_bias,omitempty"`
+
+	// TrainFraction in (0, 1] trains on the first part of the corpus's training split only
+	// (data.LoadCorpus; 0: all of it), scored on the same validation text.
+	TrainFraction float64 `json:"train_fraction,omitempty"`
 
 	Batch        int     `json:"batch"` // windows per training step
 	LearningRate float64 `json:"learning_rate"`
