@@ -82,8 +82,8 @@ func TestCompareBadInput(t *testing.T) {
 		{[]string{"compare", "--from", t.TempDir(), "--out", t.TempDir()}, "no family has a finished ci run"},
 	} {
 		status, _, stderr := cli(t, tc.args...)
-		if status == 0 || !strings.Contains(stderr, tc.want) || !oneLine(stderr) {
-			t.Errorf("iagen %v: status %d, stderr %q; want non-zero and one line mentioning %q", tc.args, status, stderr, tc.want)
+		if status == 0 || !strings.Contains(stderr, tc.want) || !oneLine(stderr) || strings.Count(stderr, "compare:") != 1 {
+			t.Errorf("iagen %v: status %d, stderr %q; want non-zero and one line mentioning %q, prefixed once", tc.args, status, stderr, tc.want)
 		}
 	}
 }

@@ -55,7 +55,8 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		if err == flag.ErrHelp {
 			return 0
 		}
-		fmt.Fprintf(stderr, "iagen %s: %s\n", c.name, firstLine(err.Error()))
+		// A library's own prefix that repeats the command's ("compare: …" under iagen compare) is said once.
+		fmt.Fprintf(stderr, "iagen %s: %s\n", c.name, strings.TrimPrefix(firstLine(err.Error()), c.name+": "))
 		return 1
 	}
 	return 0
