@@ -59,3 +59,7 @@ done
 # runs/appetite (about an hour on 2 cores; finished runs there are reused).
 echo "==> compare: bin/iagen compare --profile small --from results --runs runs/appetite --out results/compare/small"
 bin/iagen compare --profile small --from results --runs runs/appetite --out results/compare/small
+for run in runs/appetite/*/; do
+  run=${run%/}
+  bin/iagen publish "$(basename "$run" | cut -d- -f1)" --from "$run" --out "results/compare/small/appetite/$(basename "$run")"
+done

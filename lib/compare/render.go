@@ -75,6 +75,14 @@ func (t Table) Footer() string {
 	if len(t.Evidence.Command) > 0 {
 		s += " GAN de juguete y tarea de recuerdo: `" + strings.Join(t.Evidence.Command, " ") + "`."
 	}
+	if len(t.Evidence.Appetite) > 0 {
+		dirs := make([]string, len(t.Evidence.Appetite))
+		for i, a := range t.Evidence.Appetite {
+			dirs[i] = a.Dir
+		}
+		s += " Apetito de datos: `iagen train <familia> --profile " + t.Profile + " --set train_fraction=F`, en " + strings.Join(dirs, ", ") +
+			" (cada carpeta con su manifest.json)."
+	}
 	return s
 }
 
