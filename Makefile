@@ -15,8 +15,10 @@ export GODEBUG := asyncpreemptoff=1
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
 NOTEBOOKS ?= $(sort $(wildcard notebooks/*.ipynb))
+# Executed copies of the notebooks (scripts/nbtest.py --out), which the course site renders
+EXECUTED := tutorials/_build/executed
 
-.PHONY: setup lab test test-go test-notebooks build bench data results fuzz clean
+.PHONY: setup lab test test-go test-notebooks build bench data results fuzz clean docker test-docker site test-site test-browser
 
 ## setup: Python venv with JupyterLab, gonb + goimports + gopls, the kernel, data (idempotent)
 setup:
@@ -26,16 +28,35 @@ setup:
 lab:
 	bash scripts/lab.sh
 
-## test: all Go tests, then every notebook executed headless with the ci profile
-test: setup test-go test-notebooks
+## test: all Go tests, then every notebook executed headless with the ci profile, then the course
+## site built with --strict from those executed notebooks
+test: setup test-go test-notebooks test-site
 
 test-go:
 	go vet ./...
 	go test -count=1 -timeout 40m ./...
 
 test-notebooks:
-	IAGEN_RUNS_DIR=$$(mktemp -d) $(PYTHON) scripts/nbtest.py --offline --timeout 1800 $(NOTEBOOKS)
+	IAGEN_RUNS_DIR=$$(mktemp -d) $(PYTHON) scripts/nbtest.py --offline --timeout 1800 --out $(EXECUTED) $(NOTEBOOKS)
 	bash tests/notebooks/test_runner.sh
+
+## site: the course site (tutorials/, MkDocs + Material) in tutorials/_build/site; notebooks whose
+## executed copy ($(EXECUTED)) is missing or stale are executed first (ci profile)
+site: setup
+	$(PYTHON) tutorials/build_site.py --execute --strict
+
+## test-site: `mkdocs build --strict` of the site (no broken links) from the executed copies that
+## test-notebooks left; never executes (a notebook without a copy is shown without outputs, and says so)
+test-site:
+	$(PYTHON) tutorials/build_site.py --strict
+
+## test-browser: Debian's chromium driven by Playwright: JupyterLab started as `make lab` starts it
+## runs 00_inicio; the site's home and notebook pages render with no console errors and the video
+## embeds present (screenshots in tests/site/artifacts/). Needs /usr/bin/chromium; not in `make test`
+test-browser: test-site
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PYTHON) -m pip install --quiet --disable-pip-version-check \
+	  -r tests/site/requirements-browser.txt -c scripts/requirements-lab.txt
+	$(PYTHON) -m pytest -q tests/site
 
 ## build: the iagen command in bin/
 build:
@@ -53,6 +74,20 @@ results: build
 data: build
 	bin/iagen data fetch
 	bin/iagen data verify
+
+VARIANT ?= cpu
+
+## docker: the notebook image iagen-notebook:$(VARIANT) (cpu or gpu; BASE_IMAGE=... to change the
+## base), built with this machine's Go proxy, pip index and CA certificates (docker/build.sh)
+docker:
+	bash docker/build.sh --variant $(VARIANT) $(if $(BASE_IMAGE),--base $(BASE_IMAGE))
+
+## test-docker: the image with a real Docker engine (started when none runs): built on a
+## debootstrap base, run alone, over an empty home volume, and by JupyterHub for three users
+## (tests/docker/run.sh). Where no engine can start it says "test-docker: SKIPPED: <why>" in one
+## line and exits 0 (run.sh itself exits 77). Not part of `make test`.
+test-docker:
+	bash tests/docker/run.sh || { rc=$$?; [[ $$rc == 77 ]] || exit $$rc; }
 
 FUZZTIME ?= 20s
 

@@ -2,6 +2,7 @@
 # Installs everything the notebooks, the lab and the tests need, inside this checkout:
 #
 #   .venv/          Python venv with JupyterLab & co., exact versions of scripts/requirements-lab.txt
+#                   (and the course site's MkDocs & co., tutorials/requirements-site.txt)
 #   .tools/bin/     gonb (the Go kernel), goimports, gopls — pinned versions
 #   .venv/share/jupyter/kernels/iagen   the "Go (iagen)" kernel (kernels/)
 #   Go module and build caches warmed (the usual per-user Go caches), datasets fetched
@@ -79,6 +80,23 @@ else
   printf '%s\n' "$want_marker" >"$marker"
   info "installed: $("$VENV/bin/python" -m pip list --format=freeze 2>/dev/null |
     grep -iE '^(jupyterlab|nbclient|nbconvert|nbformat|pytest)==' | tr '\n' ' ')"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# The course site (make site, make test-site): MkDocs, Material, mkdocs-jupyter and MathJax, exact
+# versions of tutorials/requirements-site.txt, with the lab lock as constraints (no package of the
+# lab changes version).
+SITE_REQS=$ROOT/tutorials/requirements-site.txt
+step "Course site packages (.venv, pinned by tutorials/requirements-site.txt)"
+want_site="$(sha256 "$SITE_REQS" | cut -d' ' -f1) $(sha256 "$REQS" | cut -d' ' -f1) $("$VENV/bin/python" -V 2>&1)"
+site_marker=$VENV/.iagen-requirements-site
+if [[ -f $site_marker && $(<"$site_marker") == "$want_site" ]]; then
+  info "up to date"
+else
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$SITE_REQS" -c "$REQS"
+  printf '%s\n' "$want_site" >"$site_marker"
+  info "installed: $("$VENV/bin/python" -m pip list --format=freeze 2>/dev/null |
+    grep -iE '^(mkdocs|mkdocs-material|mkdocs-jupyter|jupyter-server-mathjax)==' | tr '\n' ' ')"
 fi
 
 # ---------------------------------------------------------------------------------------------
