@@ -26,7 +26,7 @@ import re
 import secrets
 import shutil
 import signal
-import socket
+import sys
 import subprocess
 import tempfile
 import time
@@ -36,10 +36,11 @@ import urllib.request
 import uuid
 
 import pytest
-import websocket  # websocket-client, a dependency of jupyter_server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))
+from jupyterclient import api, free_port, run_cell, stop_group, wait_until_up  # noqa: E402
 DOCKER = os.environ.get("DOCKER", "docker")
 IMAGE = os.environ.get("IAGEN_DOCKER_IMAGE", "iagen-notebook:cpu")
 RUN = uuid.uuid4().hex[:8]  # names everything this run creates
@@ -99,12 +100,6 @@ def tmpdir(owner: int | None = None) -> str:
     return d
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def run_container(*args: str, env: dict | None = None) -> str:
     cmd = ["run", "-d", "--network", "host", "--label", LABEL]
     for k, v in (env or {}).items():
@@ -155,56 +150,6 @@ def listen_addresses(port: int) -> set[str]:
 
 
 LOOPBACK = {"0100007F", "00000000000000000000000001000000"}
-
-
-def api(base: str, path: str, token: str | None, method: str = "GET", body: dict | None = None, timeout: float = 30):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"token {token}"
-    req = urllib.request.Request(base + path, method=method, headers=headers,
-                                 data=None if body is None else json.dumps(body).encode())
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        text = r.read().decode()
-        return json.loads(text) if text else None
-
-
-def run_cell(base: str, token: str, code: str = CELL, timeout: float = 900) -> tuple[dict, str]:
-    """Starts an iagen kernel through the server at base (http://host:port/prefix/), runs code
-    over the kernel's WebSocket, returns (execute_reply content, output text), deletes the kernel."""
-    kernel = api(base, "api/kernels", token, "POST", {"name": "iagen"})
-    try:
-        ws_url = "ws" + base[len("http"):] + f"api/kernels/{kernel['id']}/channels"
-        ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=timeout)
-        msg_id = uuid.uuid4().hex
-        ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "username": "test", "session": uuid.uuid4().hex,
-                       "msg_type": "execute_request", "version": "5.3", "date": ""},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                        "allow_stdin": False, "stop_on_error": True},
-        }))
-        out, reply, idle = [], None, False
-        deadline = time.monotonic() + timeout
-        while not (reply and idle) and time.monotonic() < deadline:
-            m = json.loads(ws.recv())
-            if m.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            t = m["msg_type"]
-            if t == "stream":
-                out.append(m["content"]["text"])
-            elif t == "error":
-                out.append("\n".join(m["content"].get("traceback", [])) or m["content"].get("evalue", ""))
-            elif t == "execute_reply":
-                reply = m["content"]
-            elif t == "status" and m["content"]["execution_state"] == "idle":
-                idle = True
-        ws.close()
-        return reply or {"status": "timeout"}, "".join(out)
-    finally:
-        try:
-            api(base, f"api/kernels/{kernel['id']}", token, "DELETE")
-        except urllib.error.URLError:
-            pass
 
 
 def check_cell(reply: dict, text: str) -> float:
@@ -339,7 +284,7 @@ def test_kernel_is_installed_outside_home(server):
 def test_cell_trains_ci_classifier(server):
     cid, base, token, _ = server
     t0 = time.monotonic()
-    acc = check_cell(*run_cell(base, token))
+    acc = check_cell(*run_cell(base, token, CELL))
     report(f"phase 1: cell (import, train ci classifier, accuracy {acc:.3f})", t0)
     uids = process_uids(cid)  # the kernel and the server, after the cell
     assert set(uids) == {JOVYAN}, uids
@@ -359,7 +304,7 @@ def test_empty_home_volume_runs_cell_and_keeps_notebooks():
     wait_healthy(cid)
     specs = api(base, "api/kernelspecs", token)
     assert "iagen" in specs["kernelspecs"], specs
-    acc = check_cell(*run_cell(base, token))
+    acc = check_cell(*run_cell(base, token, CELL))
     nb = {"type": "notebook", "format": "json", "content": {
         "cells": [{"cell_type": "markdown", "metadata": {}, "source": f"mine {RUN}"}],
         "metadata": {}, "nbformat": 4, "nbformat_minor": 5}}
@@ -432,27 +377,13 @@ def hub():
                             cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                api(base, "hub/api/", None)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    pytest.fail(f"JupyterHub did not start on port {port}:\n{log.read()[-4000:]}")
-                time.sleep(0.5)
+        wait_until_up(proc, lambda: api(base, "hub/api/", None), log, f"JupyterHub did not start on port {port}", 90, tail=4000)
         report("phase 3: hub up", t0)
         yield base, admin_token, password, log
     finally:
         # The hub stops (and DockerSpawner removes) the users' containers on its way out
         # (cleanup_servers); the proxy it started is stopped through its pid file.
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, 120)
         pidfile = os.path.join(work, "jupyterhub-proxy.pid")
         if os.path.exists(pidfile):
             try:
@@ -507,7 +438,7 @@ def one_user(base: str, admin: str, password: str, user: str) -> dict:
         assert time.monotonic() < deadline, f"{user}: server not ready in 300 s: {model}"
         time.sleep(1)
     ready = time.monotonic() - t0
-    reply, text = run_cell(base + f"user/{user}/", token)
+    reply, text = run_cell(base + f"user/{user}/", token, CELL)
     return {"user": user, "reply": reply, "text": text, "ready_s": ready, "total_s": time.monotonic() - t0}
 
 

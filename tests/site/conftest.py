@@ -9,20 +9,15 @@ set-up, not a reason to pass. Screenshots go to tests/site/artifacts/ (git-ignor
 from __future__ import annotations
 
 import os
-import socket
+import sys
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))  # tests/jupyterclient.py
 ARTIFACTS = os.path.join(HERE, "artifacts")
 CHROMIUM = os.environ.get("IAGEN_CHROMIUM", "/usr/bin/chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def artifact(*parts: str) -> str:

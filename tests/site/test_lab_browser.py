@@ -17,16 +17,13 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
 import tempfile
-import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from conftest import ROOT, artifact, free_port
+from conftest import ROOT, artifact
+from jupyterclient import api, free_port, stop_group, wait_until_up
 
 NOTEBOOK = "notebooks/00_inicio.ipynb"
 RUN_TIMEOUT_S = int(os.environ.get("IAGEN_LAB_TEST_TIMEOUT", "1200"))  # all cells, ci profile, a loaded machine
@@ -58,25 +55,11 @@ def lab():
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                req = urllib.request.Request(f"{base}/api/status", headers={"Authorization": f"token {token}"})
-                urllib.request.urlopen(req, timeout=10).read()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    pytest.fail(f"lab.sh did not start a server on port {port}:\n{log.read()[-3000:]}")
-                time.sleep(0.5)
+        wait_until_up(proc, lambda: api(base + "/", "api/status", token, timeout=10), log,
+                      f"lab.sh did not start a server on port {port}", 180)
         yield base, token
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, 30)
         log.close()
 
 

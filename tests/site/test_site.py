@@ -21,7 +21,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import ROOT, artifact, free_port
+from conftest import ROOT, artifact
+from jupyterclient import free_port
 
 SITE = os.path.join(ROOT, "tutorials", "_build", "site")
 NOTEBOOKS = sorted(f[:-6] for f in os.listdir(os.path.join(ROOT, "notebooks")) if f.endswith(".ipynb"))
