@@ -28,11 +28,7 @@ func runAmplify(args []string) error {
 	seeds := fs.Int("seeds", 3, "training seeds, seed … seed+N-1 (≥ 2), each trained skewed and balanced")
 	n := fs.Int("n", auditrun.DefaultImages, "samples of each run put in a group by the reference classifier")
 	runs := fs.String("runs", "", "folder of the runs (default --out/runs); finished ones with the same configuration are reused")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := familyArg(pos)
+	name, err := parseFamily(fs, args)
 	if err != nil {
 		return err
 	}

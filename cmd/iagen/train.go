@@ -28,8 +28,13 @@ func init() {
 		summary: "draw samples from a trained run (PNG grid or text)", run: runSample})
 }
 
-// familyArg returns the single positional argument, the family name.
-func familyArg(pos []string) (string, error) {
+// parseFamily parses the flags of a command that takes one family (parseFlags) and returns the
+// family's name, its single positional argument.
+func parseFamily(fs *flag.FlagSet, args []string) (string, error) {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return "", err
+	}
 	if len(pos) != 1 {
 		return "", fmt.Errorf("give exactly one family (one of: %v)", family.Names())
 	}
@@ -46,11 +51,7 @@ func runTrain(args []string) error {
 	ckptEvery := fs.Int("checkpoint-every", 0, "steps between checkpoints (default: about 10 per run)")
 	nSamples := fs.Int("samples", 64, "samples written next to the metrics at the end (0: none)")
 	ov := addOverrides(fs)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := familyArg(pos)
+	name, err := parseFamily(fs, args)
 	if err != nil {
 		return err
 	}
@@ -150,11 +151,7 @@ func onRun(command string, args []string, addFlags func(fs *flag.FlagSet), ready
 	if addFlags != nil {
 		addFlags(fs)
 	}
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := familyArg(pos)
+	name, err := parseFamily(fs, args)
 	if err != nil {
 		return err
 	}
@@ -234,11 +231,7 @@ func runPublish(args []string) error {
 	fs := newFlagSet("publish")
 	from := fs.String("from", "", "run folder written by iagen train")
 	out := fs.String("out", "", "where to publish (default: results/<family>/<profile> of this checkout)")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := familyArg(pos)
+	name, err := parseFamily(fs, args)
 	if err != nil {
 		return err
 	}
