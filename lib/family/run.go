@@ -43,12 +43,15 @@ type Run struct {
 // rc.Samples samples.
 func Train(ctx context.Context, name string, rc RunConfig) (*Run, error) {
 	if rc.Resume && rc.Dir != "" {
-		profile, saved, _, err := train.SavedRunConfig(rc.Dir)
+		profile, saved, steps, _, err := train.SavedRunConfig(rc.Dir)
 		if err != nil {
 			return nil, err
 		}
 		if rc.Profile == "" {
 			rc.Profile = profile
+		}
+		if rc.Steps <= 0 { // the run's own length (iagen train --steps N), not the profile's
+			rc.Steps = steps
 		}
 		var ov Overrides
 		if err := ov.Underlay(rc.Overrides, "overrides"); err != nil {

@@ -195,7 +195,7 @@ func Run(ctx context.Context, task Task, cfg Config) (res *Result, err error) {
 		}
 		p, err := SaveCheckpoint(ckptDir, store, step, cfg.Keep, map[string]any{"wall_seconds": res.WallSeconds, "seed": cfg.Seed,
 			"steps_per_second": res.StepsPerSecond, "compile_seconds": res.CompileSeconds,
-			"profile": cfg.Profile, "config": cfg.ModelConfig})
+			"profile": cfg.Profile, "config": cfg.ModelConfig, "total_steps": cfg.Steps})
 		if err != nil {
 			return err
 		}
@@ -321,20 +321,22 @@ func orNone(v any) any {
 	return v
 }
 
-// SavedRunConfig returns the profile and model configuration recorded in the newest readable
-// checkpoint of the run in dir, so that a resumed run can rebuild the same model; ok is false
-// when there is none.
-func SavedRunConfig(dir string) (profile string, config json.RawMessage, ok bool, err error) {
+// SavedRunConfig returns the profile, model configuration and total steps recorded in the
+// newest readable checkpoint of the run in dir, so that a resumed run can rebuild the same model
+// and go as far as it was asked to (steps is 0 in checkpoints that predate it); ok is false when
+// there is none.
+func SavedRunConfig(dir string) (profile string, config json.RawMessage, steps int, ok bool, err error) {
 	_, extra, _, ok, err := LoadLatestCheckpoint(filepath.Join(dir, "checkpoint"), model.NewStore())
 	if err != nil || !ok {
-		return "", nil, false, err
+		return "", nil, 0, false, err
 	}
 	_ = json.Unmarshal(extra["profile"], &profile)
+	_ = json.Unmarshal(extra["total_steps"], &steps)
 	config = extra["config"]
 	if len(config) == 0 || string(config) == "null" {
-		return profile, nil, profile != "", nil
+		return profile, nil, steps, profile != "", nil
 	}
-	return profile, config, true, nil
+	return profile, config, steps, true, nil
 }
 
 func record(step int, wall float64, train, eval Metrics) Record {

@@ -349,11 +349,11 @@ func TestResumeChecksTheConfiguration(t *testing.T) {
 	if err := run(20, true, config{Steps: 20, LR: 0.1}); err != nil {
 		t.Errorf("resume to more steps: %v", err)
 	}
-	profile, saved, ok, err := SavedRunConfig(dir)
-	if err != nil || !ok || profile != "ci" || string(saved) != `{"steps":20,"learning_rate":0.1}` {
-		t.Errorf("SavedRunConfig = %q, %s, %v, %v", profile, saved, ok, err)
+	profile, saved, steps, ok, err := SavedRunConfig(dir)
+	if err != nil || !ok || profile != "ci" || string(saved) != `{"steps":20,"learning_rate":0.1}` || steps != 20 {
+		t.Errorf("SavedRunConfig = %q, %s, %d steps, %v, %v", profile, saved, steps, ok, err)
 	}
-	if _, _, ok, err := SavedRunConfig(t.TempDir()); ok || err != nil {
+	if _, _, _, ok, err := SavedRunConfig(t.TempDir()); ok || err != nil {
 		t.Errorf("an empty folder: ok %v, err %v", ok, err)
 	}
 }

@@ -94,7 +94,7 @@ func (t *terminal) Finish(s Status) {
 // line renders a status as "step 120/500 [####....] 24% 3.1 steps/s 38s loss=0.4512".
 func line(s Status) string {
 	const width = 20
-	frac := float64(s.Step) / float64(max(1, s.Steps))
+	frac := min(1, float64(s.Step)/float64(max(1, s.Steps))) // a run resumed past a shorter --steps is done
 	bar := strings.Repeat("#", int(frac*width)) + strings.Repeat(".", width-int(frac*width))
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "step %d/%d [%s] %3.0f%% %.1f steps/s %s", s.Step, s.Steps, bar, 100*frac, s.StepsPerSecond,
@@ -131,7 +131,7 @@ func (n *notebook) Finish(s Status) {
 // ProgressHTML renders a status as a small HTML block: bar, numbers and an SVG curve of the
 // first training metric (the loss).
 func ProgressHTML(s Status) string {
-	frac := float64(s.Step) / float64(max(1, s.Steps))
+	frac := min(1, float64(s.Step)/float64(max(1, s.Steps))) // a run resumed past a shorter --steps is done
 	var sb strings.Builder
 	sb.WriteString(`<div style="font-family:monospace;font-size:12px">`)
 	fmt.Fprintf(&sb, `<div style="width:320px;border:1px solid #888;height:10px"><div style="width:%.0f%%;background:#4c8bf5;height:10px"></div></div>`, 100*frac)
