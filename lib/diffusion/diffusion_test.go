@@ -16,6 +16,7 @@ import (
 	"github.com/iagen-course/iagen/lib/backend"
 	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/nn"
+	"github.com/iagen-course/iagen/lib/nn/nntest"
 	"github.com/iagen-course/iagen/lib/train"
 	"github.com/iagen-course/iagen/lib/train/traintest"
 )
@@ -307,7 +308,7 @@ func TestDDIMWithExactNoiseRecoversX0(t *testing.T) {
 // step about 1000 times (within 5 standard deviations) and never T.
 func TestUniformTimesteps(t *testing.T) {
 	const n, T = 20000, 20
-	e, err := train.NewEvalExec(traintest.GoBackend(t), model.NewStore(), nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+	e, err := train.NewEvalExec(traintest.GoBackend(t), nntest.SeededStore(t), nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 		return []*graph.Node{uniformTimesteps(scope, in[0].Graph(), n, T)}
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/iagen-course/iagen/lib/backend"
 	"github.com/iagen-course/iagen/lib/family"
+	"github.com/iagen-course/iagen/lib/nn/nntest"
 	"github.com/iagen-course/iagen/lib/train"
 	"github.com/iagen-course/iagen/lib/train/traintest"
 	"gonum.org/v1/gonum/mat"
@@ -111,7 +112,7 @@ func TestWarmup(t *testing.T) {
 func float64Flow(t *testing.T, a Arch, h, w int) (fwd, fwdNoInit, inv *model.Exec) {
 	t.Helper()
 	b := traintest.GoBackend(t)
-	store := seededStore(t)
+	store := nntest.SeededStore(t)
 	fwd = model.MustNewExec(b, store, func(scope *model.Scope, v *graph.Node) (*graph.Node, *graph.Node) {
 		return Forward(scope.In(NetScope), a, v, true)
 	})
@@ -124,19 +125,6 @@ func float64Flow(t *testing.T, a Arch, h, w int) (fwd, fwdNoInit, inv *model.Exe
 	fwd.MustExec(dequantized(1, 5, h, w))
 	randomize(t, store, "/c3/", 0.3, 2*a.Layers)
 	return fwd, fwdNoInit, inv
-}
-
-// seededStore returns a store whose initializers are seeded, so that every run of a test checks
-// the same flow: the coupling networks are ReLU, and a finite difference taken across one of their
-// kinks would measure the kink, not the log-determinant.
-func seededStore(t *testing.T) *model.Store {
-	t.Helper()
-	store := model.NewStore()
-	store.SetParam(model.ParamInitialSeed, int64(5))
-	if err := store.SetRNGStateFromSeed(5); err != nil {
-		t.Fatal(err)
-	}
-	return store
 }
 
 // randomize gives the float64 variables of store whose path contains part (the last layers of

@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/iagen-course/iagen/lib/data"
+	"github.com/iagen-course/iagen/lib/nn/nntest"
 	"github.com/iagen-course/iagen/lib/train"
 	"github.com/iagen-course/iagen/lib/train/traintest"
 )
@@ -19,7 +20,7 @@ import (
 func float64ToyFlow(t *testing.T, a ToyArch) (fwd, inv *model.Exec) {
 	t.Helper()
 	b := traintest.GoBackend(t)
-	store := seededStore(t)
+	store := nntest.SeededStore(t)
 	fwd = model.MustNewExec(b, store, func(scope *model.Scope, x *graph.Node) (*graph.Node, *graph.Node) {
 		return ToyForward(scope.In(ToyScope), a, x)
 	})

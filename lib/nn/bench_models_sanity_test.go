@@ -19,7 +19,7 @@ import (
 // gradient, and the clipped Adam step of the benchmark runs.
 func TestLSTMLanguageModelGradients(t *testing.T) {
 	const vocab, batch, seq = 7, 2, 3
-	store := model.NewStore()
+	store := nntest.SeededStore(t)
 	exec := model.MustNewExec(goBackend(t), store, func(scope *model.Scope, tokens, targets *graph.Node) []*graph.Node {
 		g := tokens.Graph()
 		loss := lstmLoss(lstmLM(scope, tokens, vocab, 4, 3, 2), targets)
@@ -50,7 +50,7 @@ func TestLSTMLanguageModelGradients(t *testing.T) {
 
 // realNVPFixture compiles the forward and inverse of an 8-layer RealNVP on one store, in float64.
 func realNVPFixture(t *testing.T) (fwd, inv *model.Exec) {
-	store := model.NewStore()
+	store := nntest.SeededStore(t)
 	fwd = model.MustNewExec(goBackend(t), store, func(scope *model.Scope, v *graph.Node) (*graph.Node, *graph.Node) {
 		return realNVP(scope, v, 8)
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/iagen-course/iagen/lib/nn/nntest"
 )
 
 // Benchmarks of one whole training step — forward, backward, optimizer update, one compiled
@@ -69,7 +70,7 @@ func updateClipped(opt optimizer.Interface, scope *model.Scope, loss *graph.Node
 // over all positions, Adam lr 2e-3 on gradients clipped to global norm 1.
 func BenchmarkLSTMStep(b *testing.B) {
 	const batch, seq = 32, 64
-	store := model.NewStore()
+	store := nntest.SeededStore(b)
 	opt := optimizer.Adam().LearningRate(2e-3).Epsilon(1e-8).Done()
 	builds := 0
 	exec := model.MustNewExec(goBackend(b), store, func(root *model.Scope, tokens, targets *graph.Node) *graph.Node {
@@ -126,7 +127,7 @@ func randPixels(seed uint64, dims ...int) *tensors.Tensor {
 // the family's whole step).
 func BenchmarkUNetStep(b *testing.B) {
 	const batch, steps = 64, 1000
-	store := model.NewStore()
+	store := nntest.SeededStore(b)
 	opt := optimizer.Adam().LearningRate(2e-4).Epsilon(1e-8).Done()
 	builds := 0
 	exec := model.MustNewExec(goBackend(b), store, func(root *model.Scope, xt, eps, t *graph.Node) *graph.Node {
@@ -201,7 +202,7 @@ func flowBitsPerDim(z, logDet *graph.Node) *graph.Node {
 // batch; every step computes the batch statistics for that selection, see ActNorm.)
 func BenchmarkRealNVPStep(b *testing.B) {
 	const batch = 64
-	store := model.NewStore()
+	store := nntest.SeededStore(b)
 	opt := optimizer.Adam().LearningRate(1e-3).Epsilon(1e-8).Done()
 	builds := 0
 	exec := model.MustNewExec(goBackend(b), store, func(root *model.Scope, x, u *graph.Node) *graph.Node {

@@ -105,7 +105,7 @@ func dcganDiscriminator(l convLayers, scope *model.Scope, x *graph.Node) *graph.
 func BenchmarkDCGANStep(b *testing.B) { benchBoth(b, benchDCGANStep) }
 
 func benchDCGANStep(b *testing.B, l convLayers) {
-	store := model.NewStore()
+	store := nntest.SeededStore(b)
 	optD := optimizer.Adam().LearningRate(2e-4).Betas(0.5, 0.999).Epsilon(1e-8).Done()
 	optG := optimizer.Adam().LearningRate(2e-4).Betas(0.5, 0.999).Epsilon(1e-8).Done()
 	builds := 0
@@ -138,7 +138,7 @@ func benchDCGANStep(b *testing.B, l convLayers) {
 func BenchmarkResBlockStep(b *testing.B) { benchBoth(b, benchResBlockStep) }
 
 func benchResBlockStep(b *testing.B, l convLayers) {
-	store := model.NewStore()
+	store := nntest.SeededStore(b)
 	opt := optimizer.Adam().LearningRate(2e-4).Epsilon(1e-8).Done()
 	builds := 0
 	exec := model.MustNewExec(goBackend(b), store, func(root *model.Scope, x, t *graph.Node) *graph.Node {
@@ -163,7 +163,7 @@ func benchResBlockStep(b *testing.B, l convLayers) {
 func BenchmarkCouplingStep(b *testing.B) { benchBoth(b, benchCouplingStep) }
 
 func benchCouplingStep(b *testing.B, l convLayers) {
-	store := model.NewStore()
+	store := nntest.SeededStore(b)
 	opt := optimizer.Adam().LearningRate(1e-3).Epsilon(1e-8).Done()
 	builds := 0
 	exec := model.MustNewExec(goBackend(b), store, func(root *model.Scope, x *graph.Node) *graph.Node {

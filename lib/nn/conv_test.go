@@ -221,7 +221,7 @@ func TestUpsample2x(t *testing.T) {
 // A layer with the same scope name twice must fail loudly (GoMLX's scope rules), and the
 // layers must create their variables with the documented shapes.
 func TestConvLayersVariables(t *testing.T) {
-	store := newStoreForTest()
+	store := nntest.SeededStore(t)
 	exec := newModelExec(t, store, func(scope *modelScope, x *graph.Node) *graph.Node {
 		y := Conv2D(scope.In("a"), x, 4, 3, 1, 1)
 		y = ConvTranspose2D(scope.In("b"), y, 5, 4, 2, 1)
@@ -266,7 +266,7 @@ func TestBaselineConvMatchesNN(t *testing.T) {
 // One compiled graph serves every step: model.Exec caches it by input shapes, and nothing in
 // the layers (constants, custom gradients) defeats the cache.
 func TestTrainingStepCompilesOnce(t *testing.T) {
-	store := newStoreForTest()
+	store := nntest.SeededStore(t)
 	builds := 0
 	exec := newModelExec(t, store, func(scope *modelScope, x *graph.Node) *graph.Node {
 		builds++
@@ -333,7 +333,7 @@ func TestConv2DNativeParam(t *testing.T) {
 	}
 	x := nntest.RandF32(1, 2, 8, 8, 3)
 	conv := func(native bool) *tensors.Tensor {
-		store := model.NewStore()
+		store := nntest.SeededStore(t)
 		_ = store.SetRNGStateFromSeed(3)
 		exec, err := model.NewExec(goBackend(t), store, func(scope *model.Scope, x *graph.Node) *graph.Node {
 			scope.SetParam(ParamNativeConv, native)

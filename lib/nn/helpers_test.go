@@ -65,8 +65,6 @@ type modelScope = model.Scope
 
 type tensorT = tensors.Tensor
 
-func newStoreForTest() *model.Store { return model.NewStore() }
-
 // newModelExec compiles a one-input model function on the go backend.
 func newModelExec(tb testing.TB, store *model.Store, fn func(scope *model.Scope, x *graph.Node) *graph.Node) *model.Exec {
 	tb.Helper()

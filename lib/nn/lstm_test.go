@@ -47,7 +47,7 @@ func lstmReference(x, w, r, b []float64, batch, seq, feat, hidden int) []float64
 func TestLSTMMatchesReference(t *testing.T) {
 	const batch, seq, feat, hidden = 2, 2, 2, 3
 	x, w, r, b := nntest.Rand(1, batch, seq, feat), nntest.Rand(2, feat, 4*hidden), nntest.Rand(3, hidden, 4*hidden), nntest.Rand(4, 4*hidden)
-	store := model.NewStore()
+	store := model.NewStore() // Its weights are set below.
 	for name, v := range map[string]*tensorT{"input_weights": w, "recurrent_weights": r, "biases": b} {
 		if _, err := store.CreateVariable("/rnn/lstm/"+name, v); err != nil {
 			t.Fatal(err)

@@ -70,7 +70,7 @@ func TestBatchNormGradientThroughStatistics(t *testing.T) {
 // The layer: running averages with momentum 0.1 and the unbiased variance, updated by every
 // training call; inference uses them.
 func TestBatchNormRunningAverages(t *testing.T) {
-	store := model.NewStore()
+	store := nntest.SeededStore(t)
 	train := newModelExec(t, store, func(scope *model.Scope, x *graph.Node) *graph.Node {
 		return BatchNorm(scope, x).Training(true).Done()
 	})
@@ -143,7 +143,7 @@ func TestGroupNorm(t *testing.T) {
 }
 
 func TestGroupNormLayer(t *testing.T) {
-	store := model.NewStore()
+	store := nntest.SeededStore(t)
 	exec := newModelExec(t, store, func(scope *model.Scope, x *graph.Node) *graph.Node {
 		return GroupNorm(scope, x, 8)
 	})
@@ -165,7 +165,7 @@ func TestGroupNormLayer(t *testing.T) {
 // for two of its elements, and log|det ∂y/∂x| = (pixels per example)·Σ_c log|s_c|; at
 // initialisation s_c must also be 1/√(σ_c² + 1e-6) of the batch's own statistics.
 func TestActNorm(t *testing.T) {
-	store := model.NewStore()
+	store := nntest.SeededStore(t)
 	fwd := model.MustNewExec(goBackend(t), store, func(scope *model.Scope, x *graph.Node) (*graph.Node, *graph.Node) {
 		return ActNorm(scope, x)
 	})

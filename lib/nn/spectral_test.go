@@ -48,7 +48,7 @@ func topSingularValue(a []float64, rows, cols int) float64 {
 // by its largest singular value: the result's is 1.
 func TestSpectralNormConverges(t *testing.T) {
 	w := nntest.RandF32(3, 2, 3, 4) // a [2, 3, 4] kernel: the matrix is [6, 4]
-	store := newStoreForTest()
+	store := nntest.SeededStore(t)
 	exec := newModelExec(t, store, func(scope *model.Scope, x *graph.Node) *graph.Node {
 		scope.Store().SetTraining(x.Graph(), true)
 		return SpectralNorm(scope, x)

@@ -21,7 +21,7 @@ func TestUNetShapesAndGradients(t *testing.T) {
 	if err := cfg.Check(28); err != nil {
 		t.Fatal(err)
 	}
-	store := model.NewStore()
+	store := nntest.SeededStore(t)
 	xt, eps, ts := randUniform(1, -1, 1, batch, 28, 28, 1), randNormal(2, batch, 28, 28, 1), randTokens(3, 1000, batch)
 	step := model.MustNewExec(goBackend(t), store, func(scope *model.Scope, xt, eps, ts *graph.Node) []*graph.Node {
 		g := xt.Graph()
@@ -61,7 +61,7 @@ func TestUNetShapesAndGradients(t *testing.T) {
 // A two-level U-Net with attention at level 0 has it on both ways (two attention blocks).
 func TestUNetAttentionOnBothWays(t *testing.T) {
 	cfg := UNetConfig{Channels: 4, Mults: []int{1, 2}, Attention: []int{0}, Heads: 2, Groups: 2, TimeDim: 8}
-	store := model.NewStore()
+	store := nntest.SeededStore(t)
 	exec := model.MustNewExec(goBackend(t), store, func(scope *model.Scope, x, ts *graph.Node) *graph.Node {
 		return UNet(scope, cfg, x, ts)
 	})
