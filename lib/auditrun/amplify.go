@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"reflect"
 	"strings"
 
 	"github.com/iagen-course/iagen/lib/audit"
@@ -166,12 +165,12 @@ func amplifyRun(ctx context.Context, cfg AmplifyConfig, skew imagegen.Skew, seed
 	}
 	opts := cfg.Options
 	opts.Seed, opts.Overrides = seed, ov.JSON()
-	if r, err := family.Load(cfg.Family, dir, opts); err == nil && r.Manifest.Profile == opts.Profile && r.Manifest.Seed == seed &&
-		(cfg.Steps == 0 || r.Step == cfg.Steps) && sameSkew(r.Manifest.Config, skew) {
-		if cfg.RunDone != nil {
+	if family.Finished(dir, opts, cfg.Steps) {
+		r, err := family.Load(cfg.Family, dir, opts)
+		if err == nil && cfg.RunDone != nil {
 			cfg.RunDone(dir, true)
 		}
-		return r, nil
+		return r, err
 	}
 	r, err := family.Train(ctx, cfg.Family, family.RunConfig{Options: opts, Dir: dir, Steps: cfg.Steps, Progress: train.SilentProgress()})
 	if err != nil {
@@ -181,17 +180,6 @@ func amplifyRun(ctx context.Context, cfg AmplifyConfig, skew imagegen.Skew, seed
 		cfg.RunDone(dir, false)
 	}
 	return r, nil
-}
-
-// sameSkew reports whether a manifest's configuration (JSON-decoded) trained on skew.
-func sameSkew(config any, skew imagegen.Skew) bool {
-	c, ok := config.(map[string]any)
-	if !ok {
-		return false
-	}
-	raw, err := json.Marshal(c["skew"])
-	var got imagegen.Skew
-	return err == nil && json.Unmarshal(raw, &got) == nil && reflect.DeepEqual(got, skew)
 }
 
 // classifiedShare is the share of images the classifier puts in the group (inGroup[label]).

@@ -92,12 +92,12 @@ func Appetite(ctx context.Context, opts family.Options, runs string) ([]Appetite
 	for _, name := range []string{"gpt", "lstm"} {
 		for _, f := range AppetiteFractions {
 			dir := filepath.Join(runs, fmt.Sprintf("%s-%.0f", name, 100*f))
-			if !finishedWithFraction(dir, opts.Profile, f) {
-				o := opts
-				var err error
-				if o.Overrides, err = json.Marshal(map[string]float64{"train_fraction": f}); err != nil {
-					return nil, err
-				}
+			o := opts
+			var err error
+			if o.Overrides, err = json.Marshal(map[string]float64{"train_fraction": f}); err != nil {
+				return nil, err
+			}
+			if !family.Finished(dir, o, 0) {
 				if _, err := family.Train(ctx, name, family.RunConfig{Options: o, Dir: dir, Evaluations: 6, Progress: train.SilentProgress()}); err != nil {
 					return nil, fmt.Errorf("appetite: %s on %.0f %% of the corpus: %w", name, 100*f, err)
 				}
@@ -110,20 +110,6 @@ func Appetite(ctx context.Context, opts family.Options, runs string) ([]Appetite
 		}
 	}
 	return out, nil
-}
-
-// finishedWithFraction reports whether dir holds a finished run of profile trained on fraction f.
-func finishedWithFraction(dir, profile string, f float64) bool {
-	man, err := family.ReadManifest(dir)
-	if err != nil || man.Profile != profile {
-		return false
-	}
-	cfg, ok := man.Config.(map[string]any)
-	if _, err := family.ReadMetrics(dir); !ok || err != nil {
-		return false
-	}
-	got, _ := cfg["train_fraction"].(float64)
-	return got == f
 }
 
 func readAppetiteRun(dir, name string, f float64) (AppetiteRun, error) {
@@ -184,7 +170,7 @@ func Live(ctx context.Context, opts family.Options, dir string, progress train.P
 	errs := map[string]string{}
 	for _, name := range Families {
 		run := filepath.Join(dir, name)
-		if ms, err := family.ReadMetrics(run); err == nil && ms["profile"] == opts.Profile {
+		if family.Finished(run, opts, 0) {
 			continue // finished before: a rerun redraws the table without training again
 		}
 		_, err := family.Train(ctx, name, family.RunConfig{Options: opts, Dir: run, Progress: progress})

@@ -2,6 +2,7 @@ package family
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,5 +72,39 @@ func TestConfigureAppliesOverrides(t *testing.T) {
 	}
 	if _, err := Configure(Options{Profile: "full"}, profile); err == nil {
 		t.Error("the profile's error is lost")
+	}
+}
+
+// Finished accepts a run folder only when its profile, seed, steps and every overridden field of
+// the configuration it recorded match, and only once metrics.json is written.
+func TestFinished(t *testing.T) {
+	dir := t.TempDir()
+	man := `{"family": "vae", "profile": "small", "seed": 7, "steps": 300,
+		"config": {"latent": 16, "skew": {"fractions": [0.9, 0.1], "n": 2000}}}`
+	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(man), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Profile: "small", Seed: 7, Overrides: []byte(`{"skew": {"n": 2000, "fractions": [0.9, 0.1]}}`)}
+	if Finished(dir, opts, 300) {
+		t.Error("a run without metrics.json is finished")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "metrics.json"), []byte(`{}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !Finished(dir, opts, 300) || !Finished(dir, opts, 0) || !Finished(dir, Options{Profile: "small", Seed: 7}, 0) {
+		t.Error("the same run is not finished")
+	}
+	for name, o := range map[string]Options{
+		"profile":  {Profile: "ci", Seed: 7},
+		"seed":     {Profile: "small", Seed: 8},
+		"override": {Profile: "small", Seed: 7, Overrides: []byte(`{"skew": {"n": 2000, "fractions": [0.5, 0.5]}}`)},
+		"absent":   {Profile: "small", Seed: 7, Overrides: []byte(`{"train_fraction": 0.1}`)},
+	} {
+		if Finished(dir, o, 0) {
+			t.Errorf("another %s is finished", name)
+		}
+	}
+	if Finished(dir, opts, 500) {
+		t.Error("a run of 300 steps is finished for 500")
 	}
 }

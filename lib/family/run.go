@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 
 	"github.com/iagen-course/iagen/lib/backend"
 	"github.com/iagen-course/iagen/lib/train"
@@ -104,6 +105,32 @@ func ReadManifest(dir string) (train.Manifest, error) {
 		return man, fmt.Errorf("%s/manifest.json: %w", dir, err)
 	}
 	return man, nil
+}
+
+// Finished reports whether dir holds a finished run (manifest.json and metrics.json) trained as
+// opts asks — the same profile and seed, every field of opts.Overrides equal in the configuration
+// it recorded — and for steps steps (0: any number). Measurements that train many runs (the
+// comparison, the appetite runs, the amplification audit) reuse such a run rather than train it
+// again, so that an interrupted measurement goes on where it stopped.
+func Finished(dir string, opts Options, steps int) bool {
+	man, err := ReadManifest(dir)
+	if err != nil || man.Profile != opts.Profile || man.Seed != opts.Seed || (steps > 0 && man.Steps != steps) {
+		return false
+	}
+	if _, err := ReadMetrics(dir); err != nil {
+		return false
+	}
+	var want map[string]any
+	if len(opts.Overrides) > 0 && json.Unmarshal(opts.Overrides, &want) != nil {
+		return false
+	}
+	got, _ := man.Config.(map[string]any)
+	for k, v := range want {
+		if !reflect.DeepEqual(got[k], v) {
+			return false
+		}
+	}
+	return true
 }
 
 // Load rebuilds the model of the finished run in dir — its family, profile, seed and the
