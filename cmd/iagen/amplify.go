@@ -27,7 +27,7 @@ func runAmplify(args []string) error {
 	steps := fs.Int("steps", 0, "training steps of each run (default: the profile's)")
 	seeds := fs.Int("seeds", 3, "training seeds, seed … seed+N-1 (≥ 2), each trained skewed and balanced")
 	n := fs.Int("n", auditrun.DefaultImages, "samples of each run put in a group by the reference classifier")
-	runs := fs.String("runs", "", "folder of the runs (default --out/runs); finished ones with the same configuration are reused")
+	runs := fs.String("runs", "", "folder of the runs (default --out/runs); finished ones with the same configuration are reused, interrupted ones resumed")
 	name, err := parseFamily(fs, args)
 	if err != nil {
 		return err

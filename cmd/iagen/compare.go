@@ -26,7 +26,7 @@ func runCompare(args []string) error {
 	addCommon(fs, &c)
 	from := fs.String("from", "", "read finished runs instead of training: a results tree (DIR/<family>/<profile>) or a folder of run folders (DIR/<family>)")
 	evidence := fs.String("evidence", "", "reuse the toy-GAN, recall and appetite measurements of this table.json instead of measuring them again (the appetite runs are measured if it has none)")
-	runs := fs.String("runs", "", "folder of the runs the command trains: the families without --from, the appetite runs (GPT and LSTM on parts of the corpus; finished ones are reused) (default --out/runs)")
+	runs := fs.String("runs", "", "folder of the runs the command trains: the families without --from, the appetite runs (GPT and LSTM on parts of the corpus; finished ones are reused, interrupted ones resumed) (default --out/runs)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

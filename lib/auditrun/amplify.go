@@ -27,7 +27,7 @@ type AmplifyConfig struct {
 	Seeds   []int64
 	Steps   int    // training steps of each run; 0: the profile's
 	N       int    // samples labelled per run; 0: DefaultImages
-	Runs    string // folder of the run folders (<family>-skewed-s<seed>, <family>-balanced-s<seed>); a finished run there with the same configuration is reused
+	Runs    string // folder of the run folders (<family>-skewed-s<seed>, <family>-balanced-s<seed>); a finished run there with the same configuration is reused, an interrupted one resumed
 	// RunDone, when set, is told of each run as it is trained or found.
 	RunDone func(dir string, reused bool)
 }
@@ -149,8 +149,8 @@ func Amplify(ctx context.Context, cfg AmplifyConfig) (AmplifyReport, error) {
 	return rep, err
 }
 
-// amplifyRun trains the run of seed on skew into dir, or loads it when dir holds a finished run
-// of the same profile and configuration.
+// amplifyRun trains (or resumes) the run of seed on skew into dir, or loads it when dir holds a
+// finished run of the same profile and configuration.
 func amplifyRun(ctx context.Context, cfg AmplifyConfig, skew imagegen.Skew, seed int64, dir string) (*family.Run, error) {
 	var ov family.Overrides
 	s, err := json.Marshal(map[string]any{"skew": skew})
@@ -172,7 +172,7 @@ func amplifyRun(ctx context.Context, cfg AmplifyConfig, skew imagegen.Skew, seed
 		}
 		return r, err
 	}
-	r, err := family.Train(ctx, cfg.Family, family.RunConfig{Options: opts, Dir: dir, Steps: cfg.Steps, Progress: train.SilentProgress()})
+	r, err := family.Continue(ctx, cfg.Family, family.RunConfig{Options: opts, Dir: dir, Steps: cfg.Steps, Progress: train.SilentProgress()})
 	if err != nil {
 		return nil, fmt.Errorf("amplify: training %s: %w", dir, err)
 	}

@@ -3,6 +3,8 @@ package auditrun
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/iagen-course/iagen/lib/family"
 	_ "github.com/iagen-course/iagen/lib/family/all"
 	"github.com/iagen-course/iagen/lib/imagegen"
+	"github.com/iagen-course/iagen/lib/train"
 )
 
 // A tiny amplification audit of the VAE: four runs (two seeds, skewed and balanced) trained,
@@ -65,6 +68,26 @@ func TestAmplifyTrainsThenReuses(t *testing.T) {
 	if trained != 4 || reused != 4 || !slices.Equal(again.Skewed.Shares, rep.Skewed.Shares) || !slices.Equal(again.Balanced.Shares, rep.Balanced.Shares) {
 		t.Errorf("second audit: trained %d, reused %d, shares %v %v against %v %v", trained, reused,
 			again.Skewed.Shares, again.Balanced.Shares, rep.Skewed.Shares, rep.Balanced.Shares)
+	}
+
+	// An audit interrupted during a run: its folder keeps the checkpoints up to step 27 and no
+	// manifest. The next audit resumes it, and it ends where it did uninterrupted.
+	cut := rep.Balanced.Dirs[1]
+	cks, err := train.ListCheckpoints(filepath.Join(cut, "checkpoint"))
+	if err != nil || len(cks) < 2 {
+		t.Fatalf("%d checkpoints (%v)", len(cks), err)
+	}
+	for _, p := range []string{cks[len(cks)-1].Path, filepath.Join(cut, "manifest.json"), filepath.Join(cut, "metrics.json")} {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resumed, err := Amplify(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trained != 5 || resumed.Balanced.Shares[1] != rep.Balanced.Shares[1] {
+		t.Errorf("after an interruption: trained %d (want 5), share %v, uninterrupted %v", trained, resumed.Balanced.Shares[1], rep.Balanced.Shares[1])
 	}
 }
 

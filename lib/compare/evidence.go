@@ -84,9 +84,9 @@ type AppetiteRun struct {
 }
 
 // Appetite trains GPT and the LSTM of opts.Profile on each of AppetiteFractions of the corpus into
-// runs/<family>-<percent> (a finished run there with the same profile and fraction is reused, so
-// a measurement interrupted or made beforehand with iagen train … --set train_fraction=F is not
-// repeated) and reads their validation losses.
+// runs/<family>-<percent> (a finished run there with the same profile, seed and fraction is
+// reused, so that one made beforehand with iagen train … --set train_fraction=F is not repeated;
+// an interrupted one is resumed) and reads their validation losses.
 func Appetite(ctx context.Context, opts family.Options, runs string) ([]AppetiteRun, error) {
 	var out []AppetiteRun
 	for _, name := range []string{"gpt", "lstm"} {
@@ -98,7 +98,7 @@ func Appetite(ctx context.Context, opts family.Options, runs string) ([]Appetite
 				return nil, err
 			}
 			if !family.Finished(dir, o, 0) {
-				if _, err := family.Train(ctx, name, family.RunConfig{Options: o, Dir: dir, Evaluations: 6, Progress: train.SilentProgress()}); err != nil {
+				if _, err := family.Continue(ctx, name, family.RunConfig{Options: o, Dir: dir, Evaluations: 6, Progress: train.SilentProgress()}); err != nil {
 					return nil, fmt.Errorf("appetite: %s on %.0f %% of the corpus: %w", name, 100*f, err)
 				}
 			}
@@ -163,8 +163,8 @@ func toySeed(ctx context.Context, b compute.Backend, cfg gan.ToyConfig, seed int
 }
 
 // Live trains the six families with opts (its profile, seed, backend and data) into dir, one run
-// folder each — keeping a finished run of the same profile found there —, reads the table from
-// them and measures the evidence. A family that fails to
+// folder each — keeping a finished run of the same profile and seed found there, resuming an
+// interrupted one —, reads the table from them and measures the evidence. A family that fails to
 // train stays in the table, marked missing with its error; failed names them.
 func Live(ctx context.Context, opts family.Options, dir string, progress train.Progress) (t Table, failed []string, err error) {
 	errs := map[string]string{}
@@ -173,7 +173,7 @@ func Live(ctx context.Context, opts family.Options, dir string, progress train.P
 		if family.Finished(run, opts, 0) {
 			continue // finished before: a rerun redraws the table without training again
 		}
-		_, err := family.Train(ctx, name, family.RunConfig{Options: opts, Dir: run, Progress: progress})
+		_, err := family.Continue(ctx, name, family.RunConfig{Options: opts, Dir: run, Progress: progress})
 		if ctx.Err() != nil {
 			return t, nil, ctx.Err()
 		}

@@ -94,6 +94,16 @@ func Train(ctx context.Context, name string, rc RunConfig) (*Run, error) {
 	return r, nil
 }
 
+// Continue is Train that resumes the run in rc.Dir when it holds checkpoints and starts it
+// otherwise: a measurement that trains many runs (the comparison, the appetite runs, the
+// amplification audit), interrupted, goes on where it stopped and ends where it would have.
+func Continue(ctx context.Context, name string, rc RunConfig) (*Run, error) {
+	if cks, err := train.ListCheckpoints(filepath.Join(rc.Dir, "checkpoint")); err == nil && len(cks) > 0 {
+		rc.Resume = true
+	}
+	return Train(ctx, name, rc)
+}
+
 // ReadManifest reads dir/manifest.json, the record a finished run leaves.
 func ReadManifest(dir string) (train.Manifest, error) {
 	var man train.Manifest
