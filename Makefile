@@ -18,7 +18,7 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/*.ipynb))
 # Executed copies of the notebooks (scripts/nbtest.py --out), which the course site renders
 EXECUTED := tutorials/_build/executed
 
-.PHONY: setup lab test test-go test-notebooks build bench data results fuzz clean docker test-docker site test-site test-browser
+.PHONY: setup lab test test-go test-notebooks build bench bench-pytorch bench-compare data results fuzz clean docker test-docker site test-site test-browser
 
 ## setup: Python venv with JupyterLab, gonb + goimports + gopls, the kernel, data (idempotent)
 setup:
@@ -65,6 +65,19 @@ build:
 ## bench: step times of the bench configurations (BENCH.md), one JSON line per family
 bench: build
 	bin/iagen bench --json
+
+## bench-pytorch: PyTorch 2.15 for the speed comparison, in .venv-torch/ (bench/pytorch/requirements.txt,
+## every wheel hash-checked; several GB, downloaded only by this target). Not part of `make test`
+bench-pytorch:
+	bash scripts/bench-pytorch.sh
+
+COMPARE_ARGS ?=
+
+## bench-compare: the bench configurations timed by iagen and by PyTorch on this machine, one family at
+## a time, as a Markdown table with the ratio PyTorch/iagen (bench/pytorch/compare.py; COMPARE_ARGS,
+## e.g. "gpt lstm --steps 50 --threads 2" or "--json")
+bench-compare: build bench-pytorch
+	.venv-torch/bin/python bench/pytorch/compare.py $(COMPARE_ARGS)
 
 ## results: re-run the published small results (results/<family>/small), one run after another
 results: build
