@@ -59,6 +59,7 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="threads (CPUs) per side (default: every CPU)")
     p.add_argument("--data-dir", help="data folder for both sides (default: theirs, $IAGEN_DATA_DIR or ~/.cache/iagen/data)")
     p.add_argument("--iagen", default=str(ROOT / "bin" / "iagen"), help="the iagen command (default bin/iagen)")
+    p.add_argument("--backend", help="iagen's backend (default: its own, auto), e.g. go for the pure-Go one")
     venv = ROOT / ".venv-torch" / "bin" / "python"  # make bench-pytorch's
     p.add_argument("--python", default=str(venv) if venv.exists() else sys.executable,
                    help="the Python with torch (default: .venv-torch's, else this one)")
@@ -79,7 +80,7 @@ def main() -> int:
     rows = []
     for k, family in enumerate(a.families or FAMILIES):
         sides = {
-            "iagen": [a.iagen, "bench", family, "--json", "--no-sample"] + common,
+            "iagen": [a.iagen, "bench", family, "--json", "--no-sample"] + (["--backend", a.backend] if a.backend else []) + common,
             "pytorch": [a.python, str(HERE / "bench.py"), family, "--json", "--threads", str(a.threads)] + common,
         }
         order = ["iagen", "pytorch"] if k % 2 == 0 else ["pytorch", "iagen"]

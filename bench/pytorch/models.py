@@ -32,6 +32,18 @@ def count_params(*modules: nn.Module) -> int:
     return sum(p.numel() for m in modules for p in m.parameters() if p.requires_grad)
 
 
+def update(opt: torch.optim.Optimizer, loss: torch.Tensor, clip: float | None = None) -> float:
+    """One optimizer update on loss (its gradients clipped to global norm clip, when given), and
+    the loss as a float."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip is not None:
+        params = [p for group in opt.param_groups for p in group["params"]]
+        torch.nn.utils.clip_grad_norm_(params, clip)  # global norm (Pascanu et al. 2013)
+    opt.step()
+    return loss.item()
+
+
 def image_batch(images: torch.Tensor, batch: int, lo: float, hi: float) -> torch.Tensor:
     """A batch of uint8 images drawn at random, scaled to [lo, hi] as lib/data's Images.Float32
     does (lo + v·(hi − lo)/255). Indices are drawn with replacement: the Go side walks a shuffled
@@ -85,19 +97,13 @@ def build_gan(root) -> Task:
         fake = G(torch.randn(batch, latent))
         # D: BCE(D(real), 1) + BCE(D(fake), 0), two separate forward passes (BatchNorm sees each
         # batch alone); fake is detached so that this update leaves G alone.
-        d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
+        d_loss = update(opt_d, bce(D(real), ones) + bce(D(fake.detach()), zeros))
         # G: the same fake batch through the D just updated, non-saturating loss BCE(D(G(z)), 1).
         # D's weights need no gradient here (only G is updated), as on the Go side.
         D.requires_grad_(False)
         g_loss = bce(D(fake), ones)
         D.requires_grad_(True)
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        return d_loss.item() + g_loss.item()
+        return d_loss + update(opt_g, g_loss)
 
     return Task(step, count_params(G, D))
 
@@ -134,10 +140,7 @@ def build_vae(root) -> Task:
         grey = image_batch(images, batch, 0, 1)
         x = (torch.rand_like(grey) < grey).float()  # binarized afresh every step: x ~ Bernoulli(grey)
         loss = model(x).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return loss.item()
+        return update(opt, loss)
 
     return Task(step, count_params(model))
 
@@ -199,10 +202,7 @@ def build_gpt(root) -> Task:
     def step():
         x, y = text_batch(ids, batch, ctx)
         loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())  # mean over all 32·64 positions
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return loss.item()
+        return update(opt, loss)
 
     return Task(step, count_params(model))
 
@@ -230,11 +230,7 @@ def build_lstm(root) -> Task:
     def step():
         x, y = text_batch(ids, batch, ctx)
         loss = F.cross_entropy(model(x).flatten(0, 1), y.t().flatten())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # global norm (Pascanu et al. 2013)
-        opt.step()
-        return loss.item()
+        return update(opt, loss, clip=1.0)
 
     return Task(step, count_params(model))
 
@@ -325,10 +321,7 @@ def build_diffusion(root) -> Task:
         # x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε (eq. 4); L_simple = ‖ε − ε_θ(x_t, t)‖², mean over all pixels (eq. 14)
         xt = sqrt_ab[t].view(-1, 1, 1, 1) * x0 + sqrt_1m_ab[t].view(-1, 1, 1, 1) * eps
         loss = F.mse_loss(model(xt, t), eps)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return loss.item()
+        return update(opt, loss)
 
     return Task(step, count_params(model))
 
@@ -413,10 +406,7 @@ def build_flow(root) -> Task:
         x = image_batch(images, batch, 0, 255)
         v = x + torch.rand_like(x)  # uniform dequantization: v = x + u, u ~ U[0, 1)
         loss = model(v).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return loss.item()
+        return update(opt, loss)
 
     return Task(step, count_params(model))
 
