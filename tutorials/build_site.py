@@ -343,10 +343,23 @@ def audits_page() -> None:
            "puntuados con la verosimilitud exacta y la copia literal | `bin/iagen train lstm … --out runs/lstm-gender` "
            "y `bin/iagen audit lstm --from runs/lstm-gender` (la orden completa está en la ficha) |",
            "| `gender-gpt/` | lo mismo para el Transformer | `bin/iagen train gpt … --out runs/gpt-gender` y "
-           "`bin/iagen audit gpt --from runs/gpt-gender` |", ""]
+           "`bin/iagen audit gpt --from runs/gpt-gender` |"]
     sections = [("german-credit/tables.md", "Tabla sintética: German Credit"),
                 ("gender-lstm/model-card.md", "Ficha del modelo: LSTM, género y ocupación"),
                 ("gender-gpt/model-card.md", "Ficha del modelo: Transformer, género y ocupación")]
+    # The amplification audits measured so far (iagen amplify <family>): one row and one section each.
+    for fam, title, trained in [("gan", "GAN", "la GAN entrenada"), ("vae", "VAE", "el VAE entrenado"),
+                                ("diffusion", "difusión", "el modelo de difusión entrenado"),
+                                ("flow", "flujo", "el flujo entrenado")]:
+        rel = f"amplify-{fam}/amplification.json"
+        if not os.path.exists(os.path.join(d, rel)):
+            continue
+        with open(os.path.join(d, rel), encoding="utf-8") as fh:
+            command = " ".join(json.load(fh).get("command", []))
+        out.append(f"| `amplify-{fam}/` | amplificación del sesgo: {trained} con un MNIST desequilibrado 90/10 "
+                   f"con tres semillas, y otra vez con muestreo equilibrado | `{command}` |")
+        sections.append((f"amplify-{fam}/amplification.md", f"Amplificación del sesgo: {title}"))
+    out.append("")
     for rel, title in sections:
         p = os.path.join(d, rel)
         if not os.path.exists(p):
