@@ -36,7 +36,7 @@ func newModel(t *testing.T, b compute.Backend, cfg Config, seed int64) *Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.store.SetRNGStateFromSeed(seed); err != nil {
+	if err := train.Seed(m.store, seed); err != nil {
 		t.Fatal(err)
 	}
 	return m

@@ -177,8 +177,7 @@ func Run(ctx context.Context, task Task, cfg Config) (res *Result, err error) {
 		}
 	}
 	if res.StartStep == 0 {
-		store.SetParam(model.ParamInitialSeed, cfg.Seed)
-		if err := store.SetRNGStateFromSeed(cfg.Seed); err != nil {
+		if err := Seed(store, cfg.Seed); err != nil {
 			return nil, err
 		}
 	}
@@ -387,6 +386,13 @@ func logUpTo(dir string, step int) []Record {
 		}
 	}
 	return out
+}
+
+// Seed makes the variables store initialises and the random numbers its graphs draw reproducible
+// from seed: what Run does before step 0, and what a test that steps a model itself needs.
+func Seed(store *model.Store, seed int64) error {
+	store.SetParam(model.ParamInitialSeed, seed)
+	return store.SetRNGStateFromSeed(seed)
 }
 
 // Manifest records how a run was produced, next to its metrics.
