@@ -9,7 +9,7 @@ import (
 )
 
 // A block as large as a step's intermediate values (here 200 MiB), allocated and freed by any
-// thread, stays with malloc for the next step (init's keepFreedMemory). With glibc's defaults a
+// thread, stays with malloc for the next step (keepFreedMemory, run as the program loads). With glibc's defaults a
 // thread other than the main one gets it with mmap and gives it back to the kernel.
 func TestFreedMemoryIsKept(t *testing.T) {
 	const n = 200 << 20
