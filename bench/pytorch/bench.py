@@ -84,7 +84,10 @@ def main() -> int:
     torch.set_num_threads(a.threads)
     root = data.data_dir(a.data_dir)
     for family in a.families or FAMILIES:
-        r = bench(family, root, a.warmup, a.steps, a.seed)
+        try:
+            r = bench(family, root, a.warmup, a.steps, a.seed)
+        except FileNotFoundError as e:
+            sys.exit(f"bench.py: {family}: {e.filename} is missing: fetch the data first (bin/iagen data fetch)")
         if a.json:
             print(json.dumps(r, separators=(",", ":")), flush=True)
         else:
