@@ -98,6 +98,11 @@ func New(b compute.Backend, enc *Encoding, t *data.Table, cfg Config, seed int64
 		return nil, fmt.Errorf("tabular: %s has no rows to train on", t.Name)
 	}
 	m := &Model{Config: cfg, enc: enc, x: x, n: len(t.Rows), seed: seed, store: model.NewStore()}
+	// Seeded now, not only when Train starts: a model evaluated before it trains (NegELBO)
+	// initialises its weights then, and they must come from seed too.
+	if err := train.Seed(m.store, seed); err != nil {
+		return nil, err
+	}
 	opt := optimizer.Adam().LearningRate(cfg.LearningRate).Done()
 	m.step, err = train.NewTrainExec(b, m.store, opt, "", []string{"loss", "neg_elbo", "recon", "kl"},
 		func(scope *model.Scope, in []*graph.Node) []*graph.Node {
