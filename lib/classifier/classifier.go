@@ -69,7 +69,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	m.step, err = train.NewTrainExec(opts.Backend, m.store, opt, "", []string{"loss", "accuracy"},
 		func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 			train.SetLearningRate(scope, in[2])
-			logits, _ := m.forward(scope, in[0])
+			logits, _ := m.Forward(scope, in[0])
 			l := graph.ReduceAllMean(loss.SparseCategoricalCrossEntropyLogits([]*graph.Node{graph.ExpandAxes(in[1], -1)}, []*graph.Node{logits}))
 			return []*graph.Node{l, accuracy(logits, in[1])}
 		})
@@ -77,24 +77,24 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 		return nil, err
 	}
 	m.predict, err = train.NewEvalExec(opts.Backend, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-		logits, features := m.forward(scope, in[0])
+		logits, features := m.Forward(scope, in[0])
 		return []*graph.Node{logits, features}
 	})
 	return m, err
 }
 
-// forward maps images [B, 28, 28, 1] in [0, 1] to logits [B, 10] and features [B, Hidden].
-func (m *Model) forward(scope *model.Scope, x *graph.Node) (logits, features *graph.Node) {
+// Forward maps images [B, 28, 28, 1] in [0, 1] to logits [B, 10] and features [B, Hidden].
+func (cfg Config) Forward(scope *model.Scope, x *graph.Node) (logits, features *graph.Node) {
 	b := x.Shape().Dimensions[0]
 	h := x
-	if m.Arch == "cnn" {
+	if cfg.Arch == "cnn" {
 		// 28×28×1 → 28×28×32 → 14×14×64 → 7×7×64: 3×3 convolutions, stride 2 to downsample.
 		h = activation.Relu(nn.Conv2D(scope.In("c1"), h, 32, 3, 1, 1))
 		h = activation.Relu(nn.Conv2D(scope.In("c2"), h, 64, 3, 2, 1))
 		h = activation.Relu(nn.Conv2D(scope.In("c3"), h, 64, 3, 2, 1))
 	}
 	h = graph.Reshape(h, b, -1)
-	features = activation.Relu(layers.Dense(scope.In("features"), h, true, m.Hidden))
+	features = activation.Relu(layers.Dense(scope.In("features"), h, true, cfg.Hidden))
 	logits = layers.Dense(scope.In("logits"), features, true, 10)
 	return logits, features
 }
@@ -222,6 +222,17 @@ func (m *Model) Mistakes(n int) (idx, predicted []int, err error) {
 		}
 	}
 	return idx, predicted, nil
+}
+
+// SetTrainSet replaces the images the classifier trains on (MNIST's training set by default),
+// e.g. with a small labelled subset plus generated images (lib/ganapps/augment). Call it before
+// training.
+func (m *Model) SetTrainSet(im *data.Images) error {
+	if im == nil || im.N == 0 || im.Height != 28 || im.Width != 28 || im.Channels != 1 || len(im.Labels) != im.N {
+		return fmt.Errorf("classifier: a training set must hold labelled 28×28 grey images")
+	}
+	m.train = im
+	return nil
 }
 
 // TestSet returns the MNIST test images the model is evaluated on.

@@ -13,10 +13,14 @@ import (
 type Config struct {
 	nn.UNetConfig
 
-	Timesteps int     `json:"timesteps"`  // T, the length of the forward process (BENCH.md: 1000)
-	Schedule  string  `json:"schedule"`   // the noise schedule: "linear" (Ho et al. 2020) or "cosine" (Nichol & Dhariwal 2021)
-	BetaStart float64 `json:"beta_start"` // the linear schedule's β at t = 0 (BENCH.md: 1e-4)
-	BetaEnd   float64 `json:"beta_end"`   // and at t = T − 1 (BENCH.md: 0.02)
+	Timesteps int `json:"timesteps"` // T, the length of the forward process (BENCH.md: 1000)
+	// Prediction is what the U-Net predicts: "eps" (or empty), the noise ε (Ho et al. 2020;
+	// BENCH.md), or "v", v = √ᾱ_t·ε − √(1−ᾱ_t)·x_0 (Salimans & Ho 2022, §4; Target). Sampling
+	// turns either into ε̂ (EpsilonFrom), so every sampler serves both.
+	Prediction string  `json:"prediction,omitempty"`
+	Schedule   string  `json:"schedule"`   // the noise schedule: "linear" (Ho et al. 2020) or "cosine" (Nichol & Dhariwal 2021)
+	BetaStart  float64 `json:"beta_start"` // the linear schedule's β at t = 0 (BENCH.md: 1e-4)
+	BetaEnd    float64 `json:"beta_end"`   // and at t = T − 1 (BENCH.md: 0.02)
 
 	Batch        int     `json:"batch"`
 	LearningRate float64 `json:"learning_rate"` // Adam, β = (0.9, 0.999), ε = 1e-8
@@ -110,6 +114,8 @@ func (c Config) Check() error {
 	switch {
 	case c.Timesteps < 2:
 		return fmt.Errorf("diffusion: timesteps %d must be ≥ 2", c.Timesteps)
+	case c.Prediction != "" && c.Prediction != "eps" && c.Prediction != "v":
+		return fmt.Errorf("diffusion: prediction %q must be \"eps\" or \"v\"", c.Prediction)
 	case c.Schedule != "linear" && c.Schedule != "cosine":
 		return fmt.Errorf("diffusion: schedule %q must be \"linear\" or \"cosine\"", c.Schedule)
 	case c.Schedule == "linear" && !(c.BetaStart > 0 && c.BetaStart <= c.BetaEnd && c.BetaEnd < 1):

@@ -31,6 +31,12 @@
 // here the mean over the batch and the pixels (BENCH.md), so predicting ε̂ = 0 scores E[ε²] = 1.
 // The prediction also estimates the clean image: x̂_0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t.
 //
+// With Prediction "v" the U-Net predicts v = √ᾱ_t·ε − √(1−ᾱ_t)·x_0 instead, trained on
+// ‖v − v̂‖² (Salimans & Ho 2022, "Progressive Distillation for Fast Sampling of Diffusion
+// Models", §4), and ε̂ = √ᾱ_t·v̂ + √(1−ᾱ_t)·x_t feeds the same samplers. Since
+// ε − ε̂ = √ᾱ_t·(v̂ − v), the v-loss is the ε-loss divided by ᾱ_t: it weighs the noisiest steps,
+// where ε-prediction learns little about x_0, far more.
+//
 // # Sampling (sample.go)
 //
 // Ancestral sampling (Ho et al. 2020, Algorithm 2) runs the learned reverse chain from
@@ -90,7 +96,7 @@ func init() {
 			{Name: "fld", Title: "distancia de Fréchet de las muestras DDIM (10.000)", Keys: []string{"fld", "fld_real_baseline"}}}})
 }
 
-// Scopes of the store: the U-Net's variables, and their EMA copy (same names below EMAScope).
+// Scopes of the store: the network's variables, and their EMA copy (same names below EMAScope).
 const (
 	NetScope = "unet"
 	EMAScope = "ema"
@@ -184,9 +190,9 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 		func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 			x0 := in[0]
 			g := x0.Graph()
-			t := uniformTimesteps(scope, g, x0.Shape().Dimensions[0], cfg.Timesteps)
+			t := UniformTimesteps(scope, g, x0.Shape().Dimensions[0], cfg.Timesteps)
 			eps := nn.StandardNormal(scope, g, x0.Shape())
-			loss := graph.ReduceAllMean(m.epsErrors(m.net(scope, false), x0, eps, t))
+			loss := m.loss(m.net(scope, false), x0, eps, t)
 			if cfg.EMADecay > 0 {
 				m.updateEMA(g)
 			}
@@ -219,46 +225,73 @@ func (m *Model) net(root *model.Scope, sampling bool) *model.Scope {
 	return root.At(NetScope)
 }
 
-// freezeEMA marks the EMA copy not trainable: a sampling graph built before any training step
-// creates it (trainable by default), and it must count neither as a trainable parameter nor
-// for the optimizer (train.UpdateEMA marks it too, from the first step on).
-func (m *Model) freezeEMA() {
-	for v := range m.store.IterVariables() {
+func (m *Model) freezeEMA() { FreezeEMA(m.store) }
+
+// FreezeEMA marks the EMA copy (under EMAScope) not trainable: a sampling graph built before
+// any training step creates it (trainable by default), and it must count neither as a
+// trainable parameter nor for the optimizer (train.UpdateEMA marks it too, from the first step on).
+func FreezeEMA(store *model.Store) {
+	for v := range store.IterVariables() {
 		if strings.HasPrefix(v.Path(), "/"+EMAScope+"/") {
 			v.SetTrainable(false)
 		}
 	}
 }
 
-// uniformTimesteps draws b time steps uniform on {0, …, T−1} from the store's random numbers,
+// UniformTimesteps draws b time steps uniform on {0, …, T−1} from the store's random numbers,
 // as ⌊u·T⌋ with u ~ U[0, 1): [b] int32.
-func uniformTimesteps(scope *model.Scope, g *graph.Graph, b, T int) *graph.Node {
+func UniformTimesteps(scope *model.Scope, g *graph.Graph, b, T int) *graph.Node {
 	u := scope.RandomUniform(g, shapes.Make(dtypes.Float32, b))
 	t := graph.MinScalar(graph.Floor(graph.MulScalar(u, float64(T))), float64(T-1))
 	return graph.ConvertDType(graph.StopGradient(t), dtypes.Int32) // Floor has no gradient to walk
 }
 
-// epsilon is ε_θ(x_t, t): x_t [B, 28, 28, 1], t [B] int32 → ε̂ [B, 28, 28, 1].
+// epsilon is ε_θ(x_t, t): x_t [B, 28, 28, 1], t [B] int32 → ε̂ [B, 28, 28, 1], from the U-Net's
+// output as Prediction says.
 func (m *Model) epsilon(scope *model.Scope, xt, t *graph.Node) *graph.Node {
-	return nn.UNet(scope, m.UNetConfig, xt, t)
+	sqrtAB, sqrtOneMinusAB := m.schedule.SqrtTables()
+	return EpsilonFrom(m.Prediction, nn.UNet(scope, m.UNetConfig, xt, t), xt, Coefficient(sqrtAB, t), Coefficient(sqrtOneMinusAB, t))
+}
+
+// Target is what a network with prediction p (Config.Prediction) learns at
+// x_t = Noised(x0, eps, t): ε, or v = √ᾱ_t·ε − √(1−ᾱ_t)·x_0 (Salimans & Ho 2022, "Progressive
+// Distillation for Fast Sampling of Diffusion Models", eq. 8 with α_t = √ᾱ_t, σ_t = √(1−ᾱ_t)).
+func (s NoiseSchedule) Target(p string, x0, eps, t *graph.Node) *graph.Node {
+	if p != "v" {
+		return eps
+	}
+	sqrtAB, sqrtOneMinusAB := s.SqrtTables()
+	return graph.Sub(graph.Mul(Coefficient(sqrtAB, t), eps), graph.Mul(Coefficient(sqrtOneMinusAB, t), x0))
+}
+
+// EpsilonFrom turns the output out of a network with prediction p at x_t into ε̂: out itself,
+// or from v̂, ε̂ = √ᾱ_t·v̂ + √(1−ᾱ_t)·x_t (x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε and v's definition, with
+// ᾱ + (1 − ᾱ) = 1). sqrtAB and sqrtOneMinusAB broadcast against x_t.
+func EpsilonFrom(p string, out, xt, sqrtAB, sqrtOneMinusAB *graph.Node) *graph.Node {
+	if p != "v" {
+		return out
+	}
+	return graph.Add(graph.Mul(sqrtAB, out), graph.Mul(sqrtOneMinusAB, xt))
 }
 
 // coefficient returns table[t] for every image as [B, 1, 1, 1]: table [T] holds one number per
 // time step, t [B] int32.
-func coefficient(table []float64, t *graph.Node) *graph.Node {
+func Coefficient(table []float64, t *graph.Node) *graph.Node {
 	c := graph.ConvertDType(graph.Const(t.Graph(), table), dtypes.Float32)
 	b := t.Shape().Dimensions[0]
 	return graph.Reshape(graph.Gather(c, graph.Reshape(t, b, 1)), b, 1, 1, 1)
 }
 
-// noised is x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε (eq. 4): x0, eps [B, 28, 28, 1], t [B] int32.
-func (m *Model) noised(x0, eps, t *graph.Node) *graph.Node {
-	sqrtAB, sqrtOneMinusAB := m.schedule.sqrtTables()
-	return graph.Add(graph.Mul(coefficient(sqrtAB, t), x0), graph.Mul(coefficient(sqrtOneMinusAB, t), eps))
+func (m *Model) noised(x0, eps, t *graph.Node) *graph.Node { return m.schedule.Noised(x0, eps, t) }
+
+// Noised is x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε (eq. 4): x0, eps [B, 28, 28, 1], t [B] int32.
+func (s NoiseSchedule) Noised(x0, eps, t *graph.Node) *graph.Node {
+	sqrtAB, sqrtOneMinusAB := s.SqrtTables()
+	return graph.Add(graph.Mul(Coefficient(sqrtAB, t), x0), graph.Mul(Coefficient(sqrtOneMinusAB, t), eps))
 }
 
-// sqrtTables returns √ᾱ_t and √(1−ᾱ_t) for t = 0…T−1.
-func (s NoiseSchedule) sqrtTables() (sqrtAlphaBar, sqrtOneMinusAlphaBar []float64) {
+// SqrtTables returns √ᾱ_t and √(1−ᾱ_t) for t = 0…T−1.
+func (s NoiseSchedule) SqrtTables() (sqrtAlphaBar, sqrtOneMinusAlphaBar []float64) {
 	sqrtAlphaBar, sqrtOneMinusAlphaBar = make([]float64, len(s.AlphaBar)), make([]float64, len(s.AlphaBar))
 	for t, ab := range s.AlphaBar {
 		sqrtAlphaBar[t], sqrtOneMinusAlphaBar[t] = math.Sqrt(ab), math.Sqrt(1-ab)
@@ -268,23 +301,38 @@ func (s NoiseSchedule) sqrtTables() (sqrtAlphaBar, sqrtOneMinusAlphaBar []float6
 
 // epsErrors is the simplified objective per image (eq. 14): the mean over the pixels of
 // (ε − ε_θ(x_t, t))² with x_t = noised(x0, ε, t). x0, eps [B, 28, 28, 1], t [B] int32 → [B];
-// its mean over the batch is L_simple.
+// its mean over the batch is L_simple, the loss of Prediction "eps" and the test loss of both.
 func (m *Model) epsErrors(scope *model.Scope, x0, eps, t *graph.Node) *graph.Node {
 	epsHat := m.epsilon(scope, m.noised(x0, eps, t), t)
 	return graph.ReduceMean(graph.Square(graph.Sub(eps, epsHat)), 1, 2, 3)
 }
 
+// loss is the training objective: L_simple, or with Prediction "v" the mean of (v − v̂)²
+// (Salimans & Ho 2022, §4) — ε's error divided by ᾱ_t (ε − ε̂ = √ᾱ_t·(v̂ − v)), which weighs
+// the noisiest steps, where x̂_0 is decided, far more.
+func (m *Model) loss(scope *model.Scope, x0, eps, t *graph.Node) *graph.Node {
+	if m.Prediction != "v" {
+		return graph.ReduceAllMean(m.epsErrors(scope, x0, eps, t))
+	}
+	out := nn.UNet(scope, m.UNetConfig, m.noised(x0, eps, t), t)
+	return graph.ReduceAllMean(graph.Square(graph.Sub(m.schedule.Target(m.Prediction, x0, eps, t), out)))
+}
+
 // updateEMA keeps the EMA copy of the U-Net's weights (train.UpdateEMA, with its warm-up),
 // read at the start of the step. It must be called after the U-Net is built and before the
 // optimizer.
-func (m *Model) updateEMA(g *graph.Graph) {
+func (m *Model) updateEMA(g *graph.Graph) { UpdateNetEMA(m.store, g, m.EMADecay) }
+
+// UpdateNetEMA keeps under EMAScope the EMA (train.UpdateEMA, decay d) of the variables under
+// NetScope that graph g uses. Call it after the network is built and before the optimizer.
+func UpdateNetEMA(store *model.Store, g *graph.Graph, decay float64) {
 	var vars []*model.Variable
-	for v := range m.store.IterVariables() {
+	for v := range store.IterVariables() {
 		if strings.HasPrefix(v.Path(), "/"+NetScope+"/") && v.InUseByGraph(g) {
 			vars = append(vars, v)
 		}
 	}
-	train.UpdateEMA(m.store, g, vars, EMAScope, m.EMADecay)
+	train.UpdateEMA(store, g, vars, EMAScope, decay)
 }
 
 // Store holds the U-Net's weights, Adam's state, the EMA and the random-number state.

@@ -193,7 +193,7 @@ func TestEpsLossMatchesIndependentComputation(t *testing.T) {
 func TestStepCoefficients(t *testing.T) {
 	s := LinearSchedule(1000, 1e-4, 0.02)
 	const x, eps, z = 0.7, -1.3, 0.4
-	apply := func(c stepCoefficients) float64 { return c.A*x + c.B*eps + c.C*z }
+	apply := func(c StepCoefficients) float64 { return c.A*x + c.B*eps + c.C*z }
 	for _, step := range []int{999, 500, 1} {
 		ab, beta := s.AlphaBar[step], s.Beta[step]
 		want := (x-beta/math.Sqrt(1-ab)*eps)/math.Sqrt(1-beta) + math.Sqrt(beta)*z
@@ -225,10 +225,10 @@ func TestStepCoefficients(t *testing.T) {
 	}
 }
 
-// newReverseStep compiles reverseStep with a stand-in for the network: ε̂ is an input.
+// newReverseStep compiles ReverseStep with a stand-in for the network: ε̂ is an input.
 func newReverseStep(t *testing.T) *train.Exec {
 	e, err := train.NewEvalExec(traintest.GoBackend(t), model.NewStore(), nil, func(_ *model.Scope, in []*graph.Node) []*graph.Node {
-		next, x0 := reverseStep(in[0], in[1], in[2], in[3])
+		next, x0 := ReverseStep(in[0], in[1], in[2], in[3])
 		return []*graph.Node{next, x0}
 	})
 	if err != nil {
@@ -267,7 +267,7 @@ func TestDDIMWithExactNoiseRecoversX0(t *testing.T) {
 		ts := sampler.Timesteps(1000)
 		x := q(s.AlphaBar[ts[49]])
 		for k := 49; k >= 0; k-- {
-			out, err := step.Call(tensor(x), tensor(eps), tensor(zeros), sampler.coefficients(s, ts, k).vector(clip))
+			out, err := step.Call(tensor(x), tensor(eps), tensor(zeros), sampler.Coefficients(s, ts, k).Vector(clip))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -292,7 +292,7 @@ func TestDDIMWithExactNoiseRecoversX0(t *testing.T) {
 		wrong[i] = -3 * eps[i]
 	}
 	c := s.ddimStep(500, 480, 0)
-	out, err := step.Call(tensor(q(ab)), tensor(wrong), tensor(zeros), c.vector(true))
+	out, err := step.Call(tensor(q(ab)), tensor(wrong), tensor(zeros), c.Vector(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func TestDDIMWithExactNoiseRecoversX0(t *testing.T) {
 func TestUniformTimesteps(t *testing.T) {
 	const n, T = 20000, 20
 	e, err := train.NewEvalExec(traintest.GoBackend(t), nntest.SeededStore(t), nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-		return []*graph.Node{uniformTimesteps(scope, in[0].Graph(), n, T)}
+		return []*graph.Node{UniformTimesteps(scope, in[0].Graph(), n, T)}
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -508,7 +508,7 @@ func TestAgreesAcrossBackends(t *testing.T) {
 			}
 			xt := tensors.FromFlatDataAndDimensions(x, m.SampleBatch, 28, 28, 1)
 			c := m.schedule.ddimStep(12, 7, 0)
-			res, err := m.denoise.Call(xt, tensors.FromFlatDataAndDimensions(make([]float32, len(x)), m.SampleBatch, 28, 28, 1), int32(12), c.vector(false))
+			res, err := m.denoise.Call(xt, tensors.FromFlatDataAndDimensions(make([]float32, len(x)), m.SampleBatch, 28, 28, 1), int32(12), c.Vector(false))
 			if err != nil {
 				return nil, err
 			}
@@ -576,4 +576,54 @@ func pixelWienerLoss(m *Model) float64 {
 		}
 	}
 	return loss / float64(imageSize*len(m.schedule.AlphaBar))
+}
+
+// v-prediction: the target v = √ᾱ_t·ε − √(1−ᾱ_t)·x_0 given as the network's output turns back
+// into exactly ε at x_t (EpsilonFrom), for any x_0, ε and t; "eps" passes both through.
+func TestVPredictionRoundTrip(t *testing.T) {
+	b := traintest.GoBackend(t)
+	s := LinearSchedule(20, 1e-4, 0.2)
+	sqrtAB, sqrtOneMinusAB := s.SqrtTables()
+	const batch = 3
+	x0, eps := randomImages(2, batch)
+	ts := []int32{0, 9, 19}
+	for _, p := range []string{"v", "eps"} {
+		exec, err := train.NewEvalExec(b, model.NewStore(), nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+			x0, eps, t := in[0], in[1], in[2]
+			target := s.Target(p, x0, eps, t)
+			return []*graph.Node{target, EpsilonFrom(p, target, s.Noised(x0, eps, t), Coefficient(sqrtAB, t), Coefficient(sqrtOneMinusAB, t))}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tensor := func(v []float32) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(v, batch, 28, 28, 1) }
+		out, err := exec.Call(tensor(x0), tensor(eps), ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target, back := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+		for i := range eps {
+			img := i / (28 * 28)
+			ab := s.AlphaBar[ts[img]]
+			want := float32(eps[i])
+			if p == "v" {
+				want = float32(math.Sqrt(ab)*float64(eps[i]) - math.Sqrt(1-ab)*float64(x0[i]))
+			}
+			if math.Abs(float64(target[i]-want)) > 1e-5 || math.Abs(float64(back[i]-eps[i])) > 1e-5 {
+				t.Fatalf("%s: value %d (t = %d): target %g, want %g; ε back %g, want %g", p, i, ts[img], target[i], want, back[i], eps[i])
+			}
+		}
+	}
+}
+
+// A v-predicting model trains and resumes to the same weights and ε test loss, and its
+// configuration rejects an unknown prediction.
+func TestVPredictionTrains(t *testing.T) {
+	cfg := tiny()
+	cfg.Prediction = "v"
+	traintest.ResumeMatchesUninterrupted(t, func() train.Task { return newModel(t, traintest.GoBackend(t), cfg) }, 6, 3, 100, "test_loss")
+	cfg.Prediction = "x0"
+	if cfg.Check() == nil {
+		t.Error("prediction x0 accepted")
+	}
 }

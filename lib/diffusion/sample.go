@@ -30,9 +30,9 @@ const (
 // imageSize is the number of values of one MNIST image.
 const imageSize = 28 * 28
 
-// stepCoefficients are one reverse step from x_t: x' = A·x_t + B·ε̂ + C·z, and √ᾱ_t, √(1−ᾱ_t),
+// StepCoefficients are one reverse step from x_t: x' = A·x_t + B·ε̂ + C·z, and √ᾱ_t, √(1−ᾱ_t),
 // which give x̂_0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t.
-type stepCoefficients struct {
+type StepCoefficients struct {
 	SqrtAlphaBar, SqrtOneMinusAlphaBar float64
 	A, B, C                            float64
 }
@@ -47,9 +47,9 @@ func (s NoiseSchedule) alphaBar(t int) float64 {
 
 // ddpmStep is step t of ancestral sampling (Ho et al. 2020, Algorithm 2) with σ_t² = β_t:
 // x_{t−1} = (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t + σ_t·z, without noise at t = 0.
-func (s NoiseSchedule) ddpmStep(t int) stepCoefficients {
+func (s NoiseSchedule) ddpmStep(t int) StepCoefficients {
 	ab, beta := s.AlphaBar[t], s.Beta[t]
-	c := stepCoefficients{SqrtAlphaBar: math.Sqrt(ab), SqrtOneMinusAlphaBar: math.Sqrt(1 - ab),
+	c := StepCoefficients{SqrtAlphaBar: math.Sqrt(ab), SqrtOneMinusAlphaBar: math.Sqrt(1 - ab),
 		A: 1 / math.Sqrt(1-beta), B: -beta / (math.Sqrt(1-beta) * math.Sqrt(1-ab))}
 	if t > 0 {
 		c.C = math.Sqrt(beta)
@@ -60,12 +60,12 @@ func (s NoiseSchedule) ddpmStep(t int) stepCoefficients {
 // ddimStep is DDIM's jump from t to prev < t (−1: to x_0) with η = eta (Song et al. 2021,
 // eq. 12 and 16): x_prev = √ᾱ_prev·x̂_0 + √(1 − ᾱ_prev − σ²)·ε̂ + σ·z, x̂_0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t,
 // σ = η·√((1−ᾱ_prev)/(1−ᾱ_t))·√(1 − ᾱ_t/ᾱ_prev).
-func (s NoiseSchedule) ddimStep(t, prev int, eta float64) stepCoefficients {
+func (s NoiseSchedule) ddimStep(t, prev int, eta float64) StepCoefficients {
 	ab, abPrev := s.AlphaBar[t], s.alphaBar(prev)
 	sigma := eta * math.Sqrt((1-abPrev)/(1-ab)*(1-ab/abPrev))
 	direction := math.Sqrt(max(0, 1-abPrev-sigma*sigma))
 	scale := math.Sqrt(abPrev / ab) // x̂_0's weight in x_prev, over √ᾱ_t
-	return stepCoefficients{SqrtAlphaBar: math.Sqrt(ab), SqrtOneMinusAlphaBar: math.Sqrt(1 - ab),
+	return StepCoefficients{SqrtAlphaBar: math.Sqrt(ab), SqrtOneMinusAlphaBar: math.Sqrt(1 - ab),
 		A: scale, B: direction - scale*math.Sqrt(1-ab), C: sigma}
 }
 
@@ -84,7 +84,7 @@ func (s Sampling) Timesteps(T int) []int {
 }
 
 // coefficients of the step from ts[k] to ts[k−1] (to x_0 from ts[0]).
-func (s Sampling) coefficients(schedule NoiseSchedule, ts []int, k int) stepCoefficients {
+func (s Sampling) Coefficients(schedule NoiseSchedule, ts []int, k int) StepCoefficients {
 	if s.Sampler == "ddpm" {
 		return schedule.ddpmStep(ts[k])
 	}
@@ -97,7 +97,7 @@ func (s Sampling) coefficients(schedule NoiseSchedule, ts []int, k int) stepCoef
 
 // vector is the coefficient input of the denoising step: (√ᾱ_t, √(1−ᾱ_t), A, B, C, clip),
 // clip 1 or 0.
-func (c stepCoefficients) vector(clip bool) []float32 {
+func (c StepCoefficients) Vector(clip bool) []float32 {
 	v := []float32{float32(c.SqrtAlphaBar), float32(c.SqrtOneMinusAlphaBar), float32(c.A), float32(c.B), float32(c.C), 0}
 	if clip {
 		v[5] = 1
@@ -105,13 +105,13 @@ func (c stepCoefficients) vector(clip bool) []float32 {
 	return v
 }
 
-// reverseStep is one sampler step in the graph: from x_t, ε̂ = ε_θ(x_t, t) and z (all
-// [B, 28, 28, 1]) and the step's coefficient vector coef [6] (stepCoefficients.vector), it
+// ReverseStep is one sampler step in the graph: from x_t, ε̂ = ε_θ(x_t, t) and z (all
+// [B, 28, 28, 1]) and the step's coefficient vector coef [6] (StepCoefficients.Vector), it
 // returns the next x = A·x_t + B·ε̃ + C·z and x̂_0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t. Without clipping
 // ε̃ = ε̂; with it, x̂_0 is clipped to [−1, 1] and ε̃ = (x_t − √ᾱ_t·x̂_0)/√(1−ᾱ_t) is the noise
 // that agrees with the clipped x̂_0 (so that DDPM's step is the posterior mean
 // μ̃_t(x_t, x̂_0) of Ho et al.'s eq. 7 at the clipped x̂_0, as in their code).
-func reverseStep(x, epsHat, z, coef *graph.Node) (next, x0 *graph.Node) {
+func ReverseStep(x, epsHat, z, coef *graph.Node) (next, x0 *graph.Node) {
 	c := func(i int) *graph.Node { return graph.Reshape(graph.Slice(coef, graph.AxisElem(i)), 1, 1, 1, 1) }
 	sqrtAB, sqrtOneMinusAB, a, b, sigma, clip := c(0), c(1), c(2), c(3), c(4), c(5)
 	x0 = graph.Div(graph.Sub(x, graph.Mul(sqrtOneMinusAB, epsHat)), sqrtAB)
@@ -125,7 +125,7 @@ func reverseStep(x, epsHat, z, coef *graph.Node) (next, x0 *graph.Node) {
 }
 
 // newDenoiseExec compiles the denoising step of every sampler: inputs x_t [SampleBatch, 28, 28,
-// 1], z (same shape), t (int32 scalar) and the coefficients [6] (stepCoefficients.vector);
+// 1], z (same shape), t (int32 scalar) and the coefficients [6] (StepCoefficients.Vector);
 // outputs the next x and x̂_0. One graph for every step: only its inputs change.
 func (m *Model) newDenoiseExec() (*train.Exec, error) {
 	return train.NewEvalExec(m.backend, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
@@ -133,29 +133,47 @@ func (m *Model) newDenoiseExec() (*train.Exec, error) {
 		x, z, t, coef := in[0], in[1], in[2], in[3]
 		epsHat := m.epsilon(m.net(scope, true), x, graph.BroadcastToDims(t, x.Shape().Dimensions[0]))
 		m.freezeEMA()
-		next, x0 := reverseStep(x, epsHat, z, coef)
+		next, x0 := ReverseStep(x, epsHat, z, coef)
 		return []*graph.Node{next, x0}
 	})
 }
 
-// frameVisitor receives, at step k of a sampler (k = 0 first), the chunk of images that starts
-// at image start: its x_t (the step's input, values for the whole padded chunk) and x̂_0.
-type frameVisitor func(k, start int, x, x0 []float32)
+// FrameVisitor receives, at step k of a sampler (k = 0 first), the chunk of items that starts
+// at item start: its x_t (the step's input, values for the whole padded chunk) and x̂_0.
+type FrameVisitor func(k, start int, x, x0 []float32)
 
-// reverse runs sampler s on n images: x_T ~ N(0, I), then every step of s, SampleBatch images
-// per call (the last call padded). Image i draws its noise from its own PCG stream (seed,
-// noiseStream + i), so it does not depend on n or on SampleBatch. It returns the final values
-// [n·28·28] (about [−1, 1]); visit, when not nil, sees every step.
-func (m *Model) reverse(s Sampling, n int, seed uint64, visit frameVisitor) ([]float32, error) {
-	if err := s.Check(m.Timesteps); err != nil {
+// DenoiseFunc is one compiled denoising step on the chunk of items that starts at item start:
+// from x_t and z ([batch, dims…]), the time step t and the coefficient vector
+// (StepCoefficients.Vector), it returns the next x and x̂_0 (ReverseStep).
+type DenoiseFunc func(start int, x, z *tensors.Tensor, t int32, coef []float32) ([]*tensors.Tensor, error)
+
+// reverse runs sampler s on n images with the model's denoising step (Reverse).
+func (m *Model) reverse(s Sampling, n int, seed uint64, visit FrameVisitor) ([]float32, error) {
+	step := func(_ int, x, z *tensors.Tensor, t int32, coef []float32) ([]*tensors.Tensor, error) {
+		return m.denoise.Call(x, z, t, coef)
+	}
+	return Reverse(s, m.schedule, step, []int{28, 28, 1}, m.SampleBatch, n, seed, visit)
+}
+
+// Reverse runs sampler s of schedule on n items of shape dims: x_T ~ N(0, I), then every step
+// of s through step, batch items per call (the last call padded). Item i draws its noise from
+// its own PCG stream (seed, noiseStream + i), so it does not depend on n or on batch. It
+// returns the final values [n·Π dims]; visit, when not nil, sees every step.
+func Reverse(s Sampling, schedule NoiseSchedule, step DenoiseFunc, dims []int, batch, n int, seed uint64, visit FrameVisitor) ([]float32, error) {
+	T := len(schedule.Beta)
+	if err := s.Check(T); err != nil {
 		return nil, err
 	}
-	ts := s.Timesteps(m.Timesteps)
-	batch := m.SampleBatch
-	out := make([]float32, 0, n*imageSize)
-	buf := make([]float32, batch*imageSize)
-	tensor := func(v []float32) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(v, batch, 28, 28, 1) }
-	zeros := tensor(make([]float32, batch*imageSize))
+	size := 1
+	for _, d := range dims {
+		size *= d
+	}
+	ts := s.Timesteps(T)
+	out := make([]float32, 0, n*size)
+	buf := make([]float32, batch*size)
+	shape := append([]int{batch}, dims...)
+	tensor := func(v []float32) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(v, shape...) }
+	zeros := tensor(make([]float32, batch*size))
 	defer zeros.FinalizeAll()
 	for start := 0; start < n; start += batch {
 		valid := min(batch, n-start)
@@ -163,8 +181,8 @@ func (m *Model) reverse(s Sampling, n int, seed uint64, visit frameVisitor) ([]f
 		draw := func() *tensors.Tensor {
 			clear(buf)
 			for i, r := range noise {
-				for j := range imageSize {
-					buf[i*imageSize+j] = float32(r.NormFloat64())
+				for j := range size {
+					buf[i*size+j] = float32(r.NormFloat64())
 				}
 			}
 			return tensor(buf)
@@ -174,12 +192,12 @@ func (m *Model) reverse(s Sampling, n int, seed uint64, visit frameVisitor) ([]f
 		}
 		x := draw()
 		for k := len(ts) - 1; k >= 0; k-- {
-			c := s.coefficients(m.schedule, ts, k)
+			c := s.Coefficients(schedule, ts, k)
 			z := zeros
 			if c.C != 0 {
 				z = draw()
 			}
-			res, err := m.denoise.Call(x, z, int32(ts[k]), c.vector(s.Clip))
+			res, err := step(start, x, z, int32(ts[k]), c.Vector(s.Clip))
 			if err == nil && visit != nil {
 				visit(len(ts)-1-k, start, tensors.MustCopyFlatData[float32](x), tensors.MustCopyFlatData[float32](res[1]))
 			}
@@ -188,14 +206,14 @@ func (m *Model) reverse(s Sampling, n int, seed uint64, visit frameVisitor) ([]f
 				z.FinalizeAll()
 			}
 			if err != nil {
-				return nil, fmt.Errorf("diffusion: %s step %d (t = %d): %w", s.Name(m.Timesteps), len(ts)-k, ts[k], err)
+				return nil, fmt.Errorf("diffusion: %s step %d (t = %d): %w", s.Name(T), len(ts)-k, ts[k], err)
 			}
 			x = res[0]
 			res[1].FinalizeAll()
 		}
 		values := tensors.MustCopyFlatData[float32](x)
 		x.FinalizeAll()
-		out = append(out, values[:valid*imageSize]...)
+		out = append(out, values[:valid*size]...)
 	}
 	return out, nil
 }
@@ -235,15 +253,11 @@ func (m *Model) Sample(n int, path string) error {
 // of Sampling's fields, e.g. {"sampler": "ddim", "steps": 50, "eta": 0}. Evaluations keep the
 // configuration's sampler.
 func (m *Model) SetSampling(options json.RawMessage) error {
-	s := m.sampling
-	if err := family.Decode(options, &s, "diffusion sampling options"); err != nil {
-		return err
+	s, err := family.DecodeChecked(options, m.sampling, "diffusion sampling options", func(s Sampling) error { return s.Check(m.Timesteps) })
+	if err == nil {
+		m.sampling = s
 	}
-	if err := s.Check(m.Timesteps); err != nil {
-		return err
-	}
-	m.sampling = s
-	return nil
+	return err
 }
 
 // Sampler returns the sampler of Samples and Sample.

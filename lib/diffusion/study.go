@@ -2,10 +2,8 @@ package diffusion
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/iagen-course/iagen/lib/family"
-	"github.com/iagen-course/iagen/lib/train"
 	"github.com/iagen-course/iagen/lib/viz"
 )
 
@@ -50,21 +48,15 @@ func (m *Model) Study(dir string, n int) error {
 	if err != nil {
 		return err
 	}
-	if err := train.WriteJSON(filepath.Join(dir, "study.json"), st); err != nil {
-		return err
-	}
 	chart, err := st.Chart()
-	if err != nil {
-		return err
-	}
-	return viz.SaveChart(chart, filepath.Join(dir, "study.svg"))
+	return family.WriteStudy(dir, st, chart, err)
 }
 
 // ReadStudy reads the study.json that Study wrote into dir (a run folder or its published
 // results).
 func ReadStudy(dir string) (Study, error) {
 	var st Study
-	return st, train.ReadJSON(filepath.Join(dir, "study.json"), &st)
+	return st, family.ReadStudy(dir, &st)
 }
 
 // Table returns the study as the header and rows of a table (viz.Table).

@@ -1,6 +1,7 @@
 package family
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -106,5 +107,28 @@ func TestFinished(t *testing.T) {
 	}
 	if Finished(dir, opts, 500) {
 		t.Error("a run of 300 steps is finished for 500")
+	}
+}
+
+// DecodeChecked applies the options and checks them; the caller's value is never changed.
+func TestDecodeChecked(t *testing.T) {
+	type opts struct {
+		Steps int `json:"steps"`
+	}
+	positive := func(o opts) error {
+		if o.Steps < 1 {
+			return errors.New("steps must be ≥ 1")
+		}
+		return nil
+	}
+	cur := opts{Steps: 50}
+	if got, err := DecodeChecked(json.RawMessage(`{"steps": 20}`), cur, "test options", positive); err != nil || got.Steps != 20 || cur.Steps != 50 {
+		t.Errorf("steps 20: got %+v, %v (current %+v)", got, err, cur)
+	}
+	if _, err := DecodeChecked(json.RawMessage(`{"steps": 0}`), cur, "test options", positive); err == nil {
+		t.Error("steps 0 passed the check")
+	}
+	if _, err := DecodeChecked(json.RawMessage(`{"stepz": 3}`), cur, "test options", positive); err == nil || !strings.Contains(err.Error(), "stepz") {
+		t.Errorf("a misspelt field: %v", err)
 	}
 }

@@ -85,3 +85,13 @@ func Decode(overrides json.RawMessage, into any, what string) error {
 	}
 	return nil
 }
+
+// DecodeChecked returns v with the JSON object overrides applied (Decode) and checked by check:
+// how a sampler's options replace the current ones (`iagen sample --set`), the caller keeping
+// its own v when the error is not nil.
+func DecodeChecked[T any](overrides json.RawMessage, v T, what string, check func(T) error) (T, error) {
+	if err := Decode(overrides, &v, what); err != nil {
+		return v, err
+	}
+	return v, check(v)
+}

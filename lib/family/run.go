@@ -10,6 +10,7 @@ import (
 
 	"github.com/iagen-course/iagen/lib/backend"
 	"github.com/iagen-course/iagen/lib/train"
+	"github.com/iagen-course/iagen/lib/viz"
 )
 
 // RunConfig says how to train a family into a run folder.
@@ -206,6 +207,24 @@ func (r *Run) Evaluate() (train.Metrics, error) {
 // study.json and study.svg, which Publish copies, on n samples (0: the configuration's number).
 type Studier interface {
 	Study(dir string, n int) error
+}
+
+// WriteStudy writes a study into the run folder dir as Studier promises: v as study.json and
+// chart as study.svg.
+func WriteStudy(dir string, v any, chart *viz.Chart, chartErr error) error {
+	if chartErr != nil {
+		return chartErr
+	}
+	if err := train.WriteJSON(filepath.Join(dir, "study.json"), v); err != nil {
+		return err
+	}
+	return viz.SaveChart(chart, filepath.Join(dir, "study.svg"))
+}
+
+// ReadStudy reads the study.json that a Studier wrote into dir (a run folder or its published
+// results) into v.
+func ReadStudy(dir string, v any) error {
+	return train.ReadJSON(filepath.Join(dir, "study.json"), v)
 }
 
 // Study runs the family's study of the run into its folder (`iagen study`).

@@ -116,15 +116,11 @@ func (m *Model) Sample(n int, path string) error {
 // SetSampling changes the sampler of Samples and Sample (family.SamplingOptions): a JSON object
 // of Sampling's fields, e.g. {"temperature": 0.7}. Evaluations keep the configuration's sampler.
 func (m *Model) SetSampling(options json.RawMessage) error {
-	s := m.sampling
-	if err := family.Decode(options, &s, "flow sampling options"); err != nil {
-		return err
+	s, err := family.DecodeChecked(options, m.sampling, "flow sampling options", func(s Sampling) error { return s.Check() })
+	if err == nil {
+		m.sampling = s
 	}
-	if err := s.Check(); err != nil {
-		return err
-	}
-	m.sampling = s
-	return nil
+	return err
 }
 
 // Sampler returns the sampler of Samples and Sample.

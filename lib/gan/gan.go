@@ -106,10 +106,10 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 			m.store.VariableWithShape(zBatchVar, z.Shape(), initializer.Zero).SetTrainable(false).SetNodeValue(z)
 			// G runs in training mode (batch statistics) as in PyTorch, but its running averages
 			// are left untouched here: they are updated once per step, by the G half.
-			fake := graph.StopGradient(m.generator(scope.At(GenScope), z))
+			fake := graph.StopGradient(m.Generator(scope.At(GenScope), z))
 			undoRunningStatUpdates(m.store, g, "/"+GenScope)
-			realLogits := m.discriminator(scope.At(DiscScope), real)
-			fakeLogits := m.discriminator(scope.At(DiscScope), fake)
+			realLogits := m.Discriminator(scope.At(DiscScope), real)
+			fakeLogits := m.Discriminator(scope.At(DiscScope), fake)
 			train.SetLearningRate(scope.At(DiscScope), in[1])
 			return []*graph.Node{m.discObjective(realLogits, fakeLogits), meanSigmoid(realLogits), meanSigmoid(fakeLogits)}
 		})
@@ -122,7 +122,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 		[]string{"g_loss"}, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 			g := in[0].Graph()
 			z := m.store.VariableWithShape(zBatchVar, shapes.Make(dtypes.Float32, cfg.Batch, cfg.Latent), initializer.Zero).NodeValue(g)
-			fakeLogits := m.discriminator(scope.At(DiscScope), m.generator(scope.At(GenScope), z))
+			fakeLogits := m.Discriminator(scope.At(DiscScope), m.Generator(scope.At(GenScope), z))
 			if cfg.EMADecay > 0 {
 				m.updateEMA(g)
 			}
@@ -134,7 +134,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	}
 	sample := func(genScope func(*model.Scope) *model.Scope) (*train.Exec, error) {
 		return train.NewEvalExec(opts.Backend, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-			out := m.generator(genScope(scope), in[0])
+			out := m.Generator(genScope(scope), in[0])
 			markNonTrainable(m.store, "/"+EMAScope+"/")
 			return []*graph.Node{out}
 		})
@@ -150,48 +150,48 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	return m, err
 }
 
-// generator maps z [B, Latent] to images [B, 28, 28, 1] in [-1, 1] (BENCH.md's DCGAN G, NHWC):
+// Generator maps z [B, Latent] to images [B, 28, 28, 1] in [-1, 1] (BENCH.md's DCGAN G, NHWC):
 //
 //	Dense Latent→7·7·C, reshape 7×7×C, BatchNorm, ReLU
 //	→ ConvTranspose C→C/2 (k4, s2, p1): 14×14, BatchNorm, ReLU
 //	→ ConvTranspose C/2→1 (k4, s2, p1): 28×28, tanh
 //
 // or, with GenRefine, → ConvTranspose C/2→C/4: 28×28, BatchNorm, ReLU → Conv3×3 C/4→1, tanh.
-func (m *Model) generator(scope *model.Scope, z *graph.Node) *graph.Node {
-	b, c := z.Shape().Dimensions[0], m.GenChannels
-	scope = m.withInit(scope)
+func (cfg Config) Generator(scope *model.Scope, z *graph.Node) *graph.Node {
+	b, c := z.Shape().Dimensions[0], cfg.GenChannels
+	scope = cfg.withInit(scope)
 	h := layers.Dense(scope.In("dense"), z, true, 7*7*c)
 	h = graph.Reshape(h, b, 7, 7, c)
-	h = activation.Relu(nn.BatchNorm(scope.In("bn1"), h).Momentum(m.BNMomentum).Done())
+	h = activation.Relu(nn.BatchNorm(scope.In("bn1"), h).Momentum(cfg.BNMomentum).Done())
 	h = nn.ConvTranspose2D(scope.In("deconv1"), h, c/2, 4, 2, 1)
-	h = activation.Relu(nn.BatchNorm(scope.In("bn2"), h).Momentum(m.BNMomentum).Done())
-	if m.GenRefine {
+	h = activation.Relu(nn.BatchNorm(scope.In("bn2"), h).Momentum(cfg.BNMomentum).Done())
+	if cfg.GenRefine {
 		h = nn.ConvTranspose2D(scope.In("deconv2"), h, c/4, 4, 2, 1)
-		h = activation.Relu(nn.BatchNorm(scope.In("bn3"), h).Momentum(m.BNMomentum).Done())
+		h = activation.Relu(nn.BatchNorm(scope.In("bn3"), h).Momentum(cfg.BNMomentum).Done())
 		return graph.Tanh(nn.Conv2D(scope.In("refine"), h, 1, 3, 1, 1))
 	}
 	h = nn.ConvTranspose2D(scope.In("deconv2"), h, 1, 4, 2, 1)
 	return graph.Tanh(h)
 }
 
-// discriminator maps images x [B, 28, 28, 1] to logits [B] (BENCH.md's DCGAN D, NHWC), or
+// Discriminator maps images x [B, 28, 28, 1] to logits [B] (BENCH.md's DCGAN D, NHWC), or
 // [B/Pack] with PacGAN packing:
 //
 //	Conv 1→C (k4, s2, p1): 14×14, LeakyReLU 0.2
 //	→ Conv C→2C (k4, s2, p1): 7×7, BatchNorm, LeakyReLU 0.2 → flatten → Dense → 1
-func (m *Model) discriminator(scope *model.Scope, x *graph.Node) *graph.Node {
-	b, c := x.Shape().Dimensions[0], m.DiscChannels
-	scope = m.withInit(scope)
-	if m.Pack > 1 {
+func (cfg Config) Discriminator(scope *model.Scope, x *graph.Node) *graph.Node {
+	b, c := x.Shape().Dimensions[0], cfg.DiscChannels
+	scope = cfg.withInit(scope)
+	if cfg.Pack > 1 {
 		// PacGAN: Pack consecutive images become the channels of one input, [B/m, 28, 28, m].
-		b /= m.Pack
-		x = graph.TransposeAllAxes(graph.Reshape(x, b, m.Pack, 28, 28), 0, 2, 3, 1)
+		b /= cfg.Pack
+		x = graph.TransposeAllAxes(graph.Reshape(x, b, cfg.Pack, 28, 28), 0, 2, 3, 1)
 	}
-	if !m.SpectralNorm {
+	if !cfg.SpectralNorm {
 		h := activation.LeakyReluWith(nn.Conv2D(scope.In("conv1"), x, c, 4, 2, 1), 0.2)
 		h = nn.Conv2D(scope.In("conv2"), h, 2*c, 4, 2, 1)
-		h = activation.LeakyReluWith(nn.BatchNorm(scope.In("bn"), h).Momentum(m.BNMomentum).Done(), 0.2)
-		return m.discHead(h, b, func(h *graph.Node) *graph.Node { return layers.Dense(scope.In("logit"), h, true, 1) })
+		h = activation.LeakyReluWith(nn.BatchNorm(scope.In("bn"), h).Momentum(cfg.BNMomentum).Done(), 0.2)
+		return cfg.discHead(h, b, func(h *graph.Node) *graph.Node { return layers.Dense(scope.In("logit"), h, true, 1) })
 	}
 	// SNGAN's D (Miyato et al. 2018): every weight spectrally normalised, no BatchNorm.
 	g := x.Graph()
@@ -205,7 +205,7 @@ func (m *Model) discriminator(scope *model.Scope, x *graph.Node) *graph.Node {
 		return activation.LeakyReluWith(nn.Conv2DWithKernel(h, w, bias, 2, 1), 0.2)
 	}
 	h := conv(scope.In("conv2"), conv(scope.In("conv1"), x, c), 2*c)
-	return m.discHead(h, b, func(h *graph.Node) *graph.Node {
+	return cfg.discHead(h, b, func(h *graph.Node) *graph.Node {
 		w, bias := snWeight(scope.In("logit").In("dense"), h.Shape().Dimensions[1], 1)
 		return graph.Add(nn.MatMul2D(h, w), graph.Reshape(bias, 1, 1))
 	})
@@ -213,8 +213,8 @@ func (m *Model) discriminator(scope *model.Scope, x *graph.Node) *graph.Node {
 
 // discHead ends D: the minibatch standard deviation channel if configured, flatten, and the
 // logit layer dense [B', F] → [B', 1], reshaped to [b].
-func (m *Model) discHead(h *graph.Node, b int, dense func(*graph.Node) *graph.Node) *graph.Node {
-	if m.MinibatchStd {
+func (cfg Config) discHead(h *graph.Node, b int, dense func(*graph.Node) *graph.Node) *graph.Node {
+	if cfg.MinibatchStd {
 		h = minibatchStd(h)
 	}
 	return graph.Reshape(dense(graph.Reshape(h, b, -1)), b)
@@ -235,11 +235,11 @@ func minibatchStd(h *graph.Node) *graph.Node {
 // withInit returns scope initialising new weights from N(0, InitStddev²) (biases at 0), or
 // scope itself when InitStddev is 0 (GoMLX's He-normal default). BatchNorm's variables have
 // their own initialisers.
-func (m *Model) withInit(scope *model.Scope) *model.Scope {
-	if m.InitStddev <= 0 {
+func (cfg Config) withInit(scope *model.Scope) *model.Scope {
+	if cfg.InitStddev <= 0 {
 		return scope
 	}
-	normal := nn.NormalInitializer(scope, m.InitStddev)
+	normal := nn.NormalInitializer(scope, cfg.InitStddev)
 	return scope.WithInitializer(func(g *graph.Graph, shape shapes.Shape) *graph.Node {
 		if shape.Rank() <= 1 {
 			return graph.Zeros(g, shape)
@@ -261,7 +261,7 @@ func (m *Model) genObjective(fakeLogits *graph.Node) *graph.Node {
 	if m.Loss == "hinge" {
 		return graph.Neg(graph.ReduceAllMean(fakeLogits))
 	}
-	return genLoss(fakeLogits)
+	return GenLoss(fakeLogits)
 }
 
 // hingeDiscLoss is D's hinge loss (Lim & Ye 2017; Miyato et al. 2018, eq. 17):
@@ -281,9 +281,9 @@ func (c Config) schedule(lr float64) train.Schedule {
 	return train.Schedule{LearningRate: lr, Decay: "linear", DecaySteps: c.Steps}
 }
 
-// discLoss is D's binary cross-entropy, real labelled 1 and fake 0 (Goodfellow et al. 2014,
+// DiscLoss is D's binary cross-entropy, real labelled 1 and fake 0 (Goodfellow et al. 2014,
 // eq. 1, as a loss to minimise): L_D = mean softplus(−ℓ_real) + mean softplus(ℓ_fake).
-func discLoss(realLogits, fakeLogits *graph.Node) *graph.Node {
+func DiscLoss(realLogits, fakeLogits *graph.Node) *graph.Node {
 	return graph.Add(graph.ReduceAllMean(graph.Softplus(graph.Neg(realLogits))), graph.ReduceAllMean(graph.Softplus(fakeLogits)))
 }
 
@@ -291,7 +291,7 @@ func discLoss(realLogits, fakeLogits *graph.Node) *graph.Node {
 // smoothing): BCE(ℓ, y) = softplus(ℓ) − y·ℓ, which is softplus(−ℓ) at y = 1.
 func discLossSmoothed(realLogits, fakeLogits *graph.Node, y float64) *graph.Node {
 	if y == 1 {
-		return discLoss(realLogits, fakeLogits)
+		return DiscLoss(realLogits, fakeLogits)
 	}
 	realTerm := graph.Sub(graph.Softplus(realLogits), graph.MulScalar(realLogits, y))
 	return graph.Add(graph.ReduceAllMean(realTerm), graph.ReduceAllMean(graph.Softplus(fakeLogits)))
@@ -311,9 +311,9 @@ func (c Config) realLabel() float64 {
 	return 1
 }
 
-// genLoss is the non-saturating generator loss (Goodfellow et al. 2014, §3):
+// GenLoss is the non-saturating generator loss (Goodfellow et al. 2014, §3):
 // L_G = mean softplus(−ℓ_fake) = −mean log σ(D(G(z))).
-func genLoss(fakeLogits *graph.Node) *graph.Node {
+func GenLoss(fakeLogits *graph.Node) *graph.Node {
 	return graph.ReduceAllMean(graph.Softplus(graph.Neg(fakeLogits)))
 }
 

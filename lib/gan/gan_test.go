@@ -64,8 +64,8 @@ func TestShapes(t *testing.T) {
 	b := traintest.GoBackend(t)
 	m := newModel(t, b, tiny())
 	exec, err := train.NewEvalExec(b, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-		x := m.generator(scope.At(GenScope), in[0])
-		return []*graph.Node{x, m.discriminator(scope.At(DiscScope), x)}
+		x := m.Generator(scope.At(GenScope), in[0])
+		return []*graph.Node{x, m.Discriminator(scope.At(DiscScope), x)}
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func TestLossMatchesDirectComputation(t *testing.T) {
 	real := []float32{2.5, -1, 0, 30}
 	fake := []float32{-3, 0.5, 1, -40}
 	exec, err := train.NewEvalExec(b, model.NewStore(), nil, func(_ *model.Scope, in []*graph.Node) []*graph.Node {
-		return []*graph.Node{discLoss(in[0], in[1]), genLoss(in[1])}
+		return []*graph.Node{DiscLoss(in[0], in[1]), GenLoss(in[1])}
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +153,7 @@ func TestSmoothedLossMatchesDirectComputation(t *testing.T) {
 	real := []float32{2.5, -1, 0, 30}
 	fake := []float32{-3, 0.5, 1, -40}
 	exec, err := train.NewEvalExec(b, model.NewStore(), nil, func(_ *model.Scope, in []*graph.Node) []*graph.Node {
-		return []*graph.Node{discLossSmoothed(in[0], in[1], 0.9), discLossSmoothed(in[0], in[1], 1), discLoss(in[0], in[1])}
+		return []*graph.Node{discLossSmoothed(in[0], in[1], 0.9), discLossSmoothed(in[0], in[1], 1), DiscLoss(in[0], in[1])}
 	})
 	if err != nil {
 		t.Fatal(err)

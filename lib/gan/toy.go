@@ -90,7 +90,7 @@ func NewToy(b compute.Backend, cfg ToyConfig, seed int64) (*ToyModel, error) {
 			t.store.VariableWithShape(zBatchVar, zShape, initializer.Zero).SetTrainable(false).SetNodeValue(z)
 			fake := graph.StopGradient(t.generator(scope.At(GenScope), z))
 			rl, fl := t.discriminator(scope.At(DiscScope), in[0]), t.discriminator(scope.At(DiscScope), fake)
-			return []*graph.Node{discLoss(rl, fl), meanSigmoid(rl), meanSigmoid(fl)}
+			return []*graph.Node{DiscLoss(rl, fl), meanSigmoid(rl), meanSigmoid(fl)}
 		})
 	if err != nil {
 		return nil, err
@@ -98,7 +98,7 @@ func NewToy(b compute.Backend, cfg ToyConfig, seed int64) (*ToyModel, error) {
 	t.gStep, err = train.NewTrainExec(b, t.store, adam("adam_gen"), GenScope, []string{"g_loss"},
 		func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 			z := t.store.VariableWithShape(zBatchVar, zShape, initializer.Zero).NodeValue(in[0].Graph())
-			return []*graph.Node{genLoss(t.discriminator(scope.At(DiscScope), t.generator(scope.At(GenScope), z)))}
+			return []*graph.Node{GenLoss(t.discriminator(scope.At(DiscScope), t.generator(scope.At(GenScope), z)))}
 		})
 	if err != nil {
 		return nil, err

@@ -77,7 +77,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	}
 	m := &Model{Config: cfg, seed: opts.Seed, backend: opts.Backend, store: model.NewStore(), vocab: corpus.Vocab,
 		vocabSize: corpus.Vocab.Size(), datasets: corpus.Files, trainIDs: corpus.Train, valIDs: corpus.Val}
-	if err := m.storeVocab(); err != nil {
+	if err := StoreVocab(m.store, m.vocab); err != nil {
 		return nil, err
 	}
 	if err := m.compile(); err != nil {
@@ -86,13 +86,16 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 	return m, nil
 }
 
-func (m *Model) storeVocab() error {
-	chars := m.vocab.Chars()
+// StoreVocab keeps the code points of vocab in store as the non-trainable variable
+// /vocab/code_points, so that every checkpoint carries the mapping between ids and characters
+// it was trained with (the character families gpt and bert).
+func StoreVocab(store *model.Store, vocab *data.Vocab) error {
+	chars := vocab.Chars()
 	cp := make([]int32, len(chars))
 	for i, r := range chars {
 		cp[i] = int32(r)
 	}
-	v, err := m.store.CreateVariable(vocabVar, tensors.FromValue(cp))
+	v, err := store.CreateVariable(vocabVar, tensors.FromValue(cp))
 	if err != nil {
 		return err
 	}
@@ -102,26 +105,31 @@ func (m *Model) storeVocab() error {
 
 // Vocab returns the vocabulary the model's weights use: the one stored in the model (restored
 // with a checkpoint), which must match the corpus's.
-func (m *Model) Vocab() (*data.Vocab, error) {
-	v := m.store.GetVariable(vocabVar)
+func (m *Model) Vocab() (*data.Vocab, error) { return StoredVocab(m.store, m.vocab, "gpt") }
+
+// StoredVocab returns vocab (the corpus's) when store holds no vocabulary (StoreVocab) or the
+// same one; a different one, from a checkpoint of another corpus, is an error that starts with
+// who.
+func StoredVocab(store *model.Store, vocab *data.Vocab, who string) (*data.Vocab, error) {
+	v := store.GetVariable(vocabVar)
 	if v == nil {
-		return m.vocab, nil
+		return vocab, nil
 	}
 	t, err := v.Value()
 	if err != nil {
 		return nil, err
 	}
 	cp := tensors.MustCopyFlatData[int32](t)
-	chars := m.vocab.Chars()
+	chars := vocab.Chars()
 	if len(cp) != len(chars) {
-		return nil, fmt.Errorf("gpt: the model was trained with %d characters, the corpus has %d", len(cp), len(chars))
+		return nil, fmt.Errorf("%s: the model was trained with %d characters, the corpus has %d", who, len(cp), len(chars))
 	}
 	for i, r := range chars {
 		if rune(cp[i]) != r {
-			return nil, fmt.Errorf("gpt: the model's vocabulary differs from the corpus's at id %d (%q vs %q)", i, rune(cp[i]), r)
+			return nil, fmt.Errorf("%s: the model's vocabulary differs from the corpus's at id %d (%q vs %q)", who, i, rune(cp[i]), r)
 		}
 	}
-	return m.vocab, nil
+	return vocab, nil
 }
 
 // compile prepares the computations (GoMLX compiles each on its first call, once per shape).

@@ -37,17 +37,28 @@ type kvCache struct{ k, v *graph.Node }
 // keys and values (for a KV cache to continue from); with wantAttn, the attention weights of
 // every layer, each [B, T, H, T] (query position, head, key position).
 func (m *Model) forward(scope *model.Scope, tokens *graph.Node, wantKV, wantAttn bool) (h *graph.Node, kv []kvCache, attn []*graph.Node) {
-	t := tokens.Shape().Dimensions[1]
+	return m.body(scope, tokens, true, nil, wantKV, wantAttn)
+}
+
+// body is forward with the attention pattern as a parameter: causal (the GPT), or
+// bidirectional over the keys where keys [B, T] (bool) is true (every key when nil).
+func (m *Model) body(scope *model.Scope, tokens *graph.Node, causal bool, keys *graph.Node, wantKV, wantAttn bool) (h *graph.Node, kv []kvCache, attn []*graph.Node) {
+	b, t := tokens.Shape().Dimensions[0], tokens.Shape().Dimensions[1]
 	x := m.embed(scope, tokens, graph.Iota(tokens.Graph(), shapes.Make(dtypes.Int32, t), 0))
+	var mask *graph.Node
+	if !causal && keys != nil {
+		mask = graph.Reshape(keys, b, 1, 1, t) // broadcast over [B, query, H, key]
+	}
 	for l := range m.Layers {
 		bs := scope.In("block_%d", l)
 		q, k, v, as := m.project(bs, x)
 		// Causal mask: position i may attend to keys j ≤ i only — the model predicts x_{i+1}
 		// from x_≤i, so a key at j > i would let it read the answer. Core applies the
 		// lower-triangular mask M[i,j] = (j ≤ i) to the scores before the softmax (masked
-		// weights are exactly 0), row by row: softmax_j(q_i·k_j/√d_h over j ≤ i).
+		// weights are exactly 0), row by row: softmax_j(q_i·k_j/√d_h over j ≤ i). Without it
+		// (BERT), row i is a softmax over every key that mask lets through.
 		out, coef := attention.Core(q, k, v, attention.LayoutBSHD, attention.CoreOptions{
-			Scale: 1 / math.Sqrt(float64(m.HeadDim())), UseCausalMask: true, WantCoefficients: wantAttn})
+			Scale: 1 / math.Sqrt(float64(m.HeadDim())), UseCausalMask: causal, AttentionMask: mask, WantCoefficients: wantAttn})
 		x = m.finishBlock(bs, as, x, out)
 		if wantKV {
 			kv = append(kv, kvCache{k, v})
@@ -100,6 +111,23 @@ func Logits(scope *model.Scope, cfg Config, vocab int, tokens *graph.Node) *grap
 	m := &Model{Config: cfg, vocabSize: vocab}
 	return m.logits(scope, tokens)
 }
+
+// Hidden builds the Transformer of cfg over tokens [B, T] (int32 ids below vocab, T ≤
+// cfg.Context), with its variables in scope, and returns the hidden state after the final
+// LayerNorm [B, T, D]: the family's graph without its head, for a family that puts its own head
+// on it. With causal, position i attends to keys j ≤ i (the GPT). Without, every position
+// attends to every key j where keys[b, j] is true (keys: bool [B, T]; nil means all): the
+// bidirectional encoder of BERT (Devlin et al. 2019, §3), for which keys hides the padding of
+// rows shorter than T. keys is ignored when causal.
+func Hidden(scope *model.Scope, cfg Config, vocab int, tokens, keys *graph.Node, causal bool) *graph.Node {
+	m := &Model{Config: cfg, vocabSize: vocab}
+	h, _, _ := m.body(scope, tokens, causal, keys, false, false)
+	return h
+}
+
+// NLL is the cross-entropy −log softmax(logits)[target] of each target, in nats, for logits
+// [..., V] and int32 targets [...].
+func NLL(logits, targets *graph.Node) *graph.Node { return nll(logits, targets) }
 
 // logits returns the next-character logits [B, T, V] for tokens [B, T].
 func (m *Model) logits(scope *model.Scope, tokens *graph.Node) *graph.Node {

@@ -74,13 +74,31 @@ func (c UNetConfig) Check(size int) error {
 // convolutions are Conv2D, so the scope's ParamNativeConv applies. cfg must pass Check for
 // x's size.
 func UNet(scope *model.Scope, cfg UNetConfig, x, t *graph.Node) *graph.Node {
+	return UNetCond(scope, cfg, x, t, nil)
+}
+
+// UNetCond is UNet conditioned on a vector per image, cond [B, D] (a text embedding, a class
+// embedding), in two ways: a Dense layer maps it to TimeDim and adds it to the time embedding,
+// so every residual block sees it where it sees t (the pooled-embedding conditioning of GLIDE
+// and Imagen; Ho & Salimans 2022's class-conditional U-Net), and another maps it to an H×W map
+// concatenated to x as an extra input channel (as cascaded models concatenate their
+// low-resolution image, Ho et al. 2022), which gives the network each prompt's layout at once
+// rather than through per-channel biases. A nil cond is UNet exactly, with the same variables.
+func UNetCond(scope *model.Scope, cfg UNetConfig, x, t, cond *graph.Node) *graph.Node {
 	temb := SinusoidalEmbedding(t, cfg.TimeDim)
 	temb = activation.Swish(layers.Dense(scope.In("temb1"), temb, true, cfg.TimeDim))
 	temb = layers.Dense(scope.In("temb2"), temb, true, cfg.TimeDim)
+	in := x
+	if cond != nil {
+		temb = graph.Add(temb, layers.Dense(scope.In("cond"), cond, true, cfg.TimeDim))
+		d := x.Shape().Dimensions
+		layout := graph.Reshape(layers.Dense(scope.In("cond_map"), cond, true, d[1]*d[2]), d[0], d[1], d[2], 1)
+		in = graph.Concatenate([]*graph.Node{x, layout}, 3)
+	}
 
 	last := len(cfg.Mults) - 1
 	channels := func(h *graph.Node) int { return h.Shape().Dimensions[3] }
-	h := Conv2D(scope.In("conv_in"), x, cfg.Channels*cfg.Mults[0], 3, 1, 1)
+	h := Conv2D(scope.In("conv_in"), in, cfg.Channels*cfg.Mults[0], 3, 1, 1)
 	skips := make([]*graph.Node, last)
 	for l := range cfg.Mults {
 		h = cfg.level(scope.In("down_%d", l), h, temb, l)

@@ -96,3 +96,49 @@ func TestUNetConfigCheck(t *testing.T) {
 		}
 	}
 }
+
+// UNetCond: a nil cond is UNet (same output, same variables); a cond adds the "cond" and
+// "cond_map" layers (and a channel to conv_in), and two different conds give two different ε̂
+// for the same x_t and t.
+func TestUNetCond(t *testing.T) {
+	cfg := UNetConfig{Channels: 4, Mults: []int{1, 2}, Groups: 2, TimeDim: 8}
+	xt, ts := randUniform(1, -1, 1, 2, 8, 8, 1), randTokens(3, 1000, 2)
+	store := nntest.SeededStore(t)
+	plain := model.MustNewExec(goBackend(t), store, func(scope *model.Scope, x, ts *graph.Node) *graph.Node { return UNet(scope, cfg, x, ts) }).MustExec(xt, ts)[0]
+	nPlain := 0
+	for range store.IterVariables() {
+		nPlain++
+	}
+	viaNil := model.MustNewExec(goBackend(t), store, func(scope *model.Scope, x, ts *graph.Node) *graph.Node { return UNetCond(scope, cfg, x, ts, nil) }).MustExec(xt, ts)[0]
+	if d := nntest.MaxAbsDiff(plain, viaNil); d != 0 {
+		t.Errorf("UNetCond with nil cond differs from UNet by %g", d)
+	}
+	cond := randUniform(4, -1, 1, 2, 3)
+	store = nntest.SeededStore(t) // conv_in takes one more channel, the prompt's layout map
+	out := nntest.Float64s(model.MustNewExec(goBackend(t), store, func(scope *model.Scope, x, ts, c *graph.Node) *graph.Node {
+		return UNetCond(scope, cfg, x, ts, c)
+	}).MustExec(xt, ts, cond)[0])
+	nCond := 0
+	for range store.IterVariables() {
+		nCond++
+	}
+	if nCond != nPlain+4 { // cond and cond_map: weights and biases
+		t.Errorf("%d variables with a cond, %d without: want 4 more", nCond, nPlain)
+	}
+	// Batch element 0 and 1 share nothing but the weights; give both the same x and t and
+	// different conds, and ε̂ must differ.
+	same := randUniform(5, -1, 1, 1, 8, 8, 1)
+	x2 := graph.MustExecOnce(goBackend(t), func(a *graph.Node) *graph.Node { return graph.Concatenate([]*graph.Node{a, a}, 0) }, same)
+	t2 := graph.MustExecOnce(goBackend(t), func(a *graph.Node) *graph.Node { return graph.Concatenate([]*graph.Node{a, a}, 0) },
+		graph.MustExecOnce(goBackend(t), func(a *graph.Node) *graph.Node { return graph.Slice(a, graph.AxisRange(0, 1)) }, ts))
+	eps := nntest.Float64s(model.MustNewExec(goBackend(t), store, func(scope *model.Scope, x, ts, c *graph.Node) *graph.Node {
+		return UNetCond(scope, cfg, x, ts, c)
+	}).MustExec(x2, t2, cond)[0])
+	var diff float64
+	for i := range 64 {
+		diff = math.Max(diff, math.Abs(eps[i]-eps[64+i]))
+	}
+	if !(diff > 1e-4) || len(out) != 2*64 {
+		t.Errorf("two conds give ε̂ differing by at most %g (want > 1e-4); %d outputs", diff, len(out))
+	}
+}

@@ -97,7 +97,7 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 			xb := graph.ConvertDType(graph.LessThan(scope.RandomUniform(g, x.Shape()), x), dtypes.Float32)
 			noise := shapes.Make(dtypes.Float32, x.Shape().Dimensions[0], cfg.Latent)
 			eps := nn.StandardNormal(scope, g, noise)
-			recon, kl := m.negELBO(scope, xb, eps)
+			recon, kl := m.NegELBO(scope, xb, eps)
 			r, k := graph.ReduceAllMean(recon), graph.ReduceAllMean(kl)
 			loss := graph.Add(r, graph.MulScalar(k, cfg.Beta))
 			return []*graph.Node{loss, graph.Add(r, k), r, k}
@@ -106,67 +106,69 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 		return nil, err
 	}
 	m.encodeExec, err = train.NewEvalExec(opts.Backend, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-		mu, logVar := m.encode(scope, in[0])
+		mu, logVar := m.Encoder(scope, in[0])
 		return []*graph.Node{mu, logVar}
 	})
 	if err != nil {
 		return nil, err
 	}
 	m.decodeExec, err = train.NewEvalExec(opts.Backend, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-		logits := m.decode(scope, in[0])
+		logits := m.Decoder(scope, in[0])
 		return []*graph.Node{graph.Reshape(graph.Sigmoid(logits), -1, 28, 28, 1)}
 	})
 	return m, err
 }
 
-// encode maps images x [B, 28, 28, 1] to the parameters of q(z|x): μ and log σ², each [B, Latent].
-func (m *Model) encode(scope *model.Scope, x *graph.Node) (mu, logVar *graph.Node) {
+// Encoder maps images x [B, 28, 28, 1] to the parameters of q(z|x): μ and log σ², each [B, Latent]
+// (the encoder's variables under scope/encoder).
+func (c Config) Encoder(scope *model.Scope, x *graph.Node) (mu, logVar *graph.Node) {
 	scope = scope.In("encoder")
 	b := x.Shape().Dimensions[0]
 	h := x
-	if m.Arch == "conv" {
+	if c.Arch == "conv" {
 		// 28×28×1 → 14×14×C → 7×7×2C (4×4 kernels, stride 2, padding 1), then one Dense layer.
-		h = activation.Relu(nn.Conv2D(scope.In("conv1"), h, m.Channels, 4, 2, 1))
-		h = activation.Relu(nn.Conv2D(scope.In("conv2"), h, 2*m.Channels, 4, 2, 1))
-		h = activation.Relu(layers.Dense(scope.In("dense"), graph.Reshape(h, b, -1), true, m.Hidden))
+		h = activation.Relu(nn.Conv2D(scope.In("conv1"), h, c.Channels, 4, 2, 1))
+		h = activation.Relu(nn.Conv2D(scope.In("conv2"), h, 2*c.Channels, 4, 2, 1))
+		h = activation.Relu(layers.Dense(scope.In("dense"), graph.Reshape(h, b, -1), true, c.Hidden))
 	} else {
 		h = graph.Reshape(h, b, -1)
-		for i := range m.Depth {
-			h = activation.Relu(layers.Dense(scope.In("hidden%d", i), h, true, m.Hidden))
+		for i := range c.Depth {
+			h = activation.Relu(layers.Dense(scope.In("hidden%d", i), h, true, c.Hidden))
 		}
 	}
-	return layers.Dense(scope.In("mu"), h, true, m.Latent), layers.Dense(scope.In("logvar"), h, true, m.Latent)
+	return layers.Dense(scope.In("mu"), h, true, c.Latent), layers.Dense(scope.In("logvar"), h, true, c.Latent)
 }
 
-// decode maps latents z [N, Latent] to Bernoulli logits ℓ [N, 784]: p(x_j = 1 | z) = sigmoid(ℓ_j).
-func (m *Model) decode(scope *model.Scope, z *graph.Node) *graph.Node {
+// Decoder maps latents z [N, Latent] to Bernoulli logits ℓ [N, 784]: p(x_j = 1 | z) = sigmoid(ℓ_j)
+// (the decoder's variables under scope/decoder).
+func (c Config) Decoder(scope *model.Scope, z *graph.Node) *graph.Node {
 	scope = scope.In("decoder")
 	n := z.Shape().Dimensions[0]
 	h := z
-	if m.Arch == "conv" {
+	if c.Arch == "conv" {
 		// Mirror of the encoder: Dense → 7×7×2C → 14×14×C → 28×28×1 (transposed convolutions).
-		h = activation.Relu(layers.Dense(scope.In("dense"), h, true, m.Hidden))
-		h = activation.Relu(layers.Dense(scope.In("project"), h, true, 7*7*2*m.Channels))
-		h = graph.Reshape(h, n, 7, 7, 2*m.Channels)
-		h = activation.Relu(nn.ConvTranspose2D(scope.In("deconv1"), h, m.Channels, 4, 2, 1))
+		h = activation.Relu(layers.Dense(scope.In("dense"), h, true, c.Hidden))
+		h = activation.Relu(layers.Dense(scope.In("project"), h, true, 7*7*2*c.Channels))
+		h = graph.Reshape(h, n, 7, 7, 2*c.Channels)
+		h = activation.Relu(nn.ConvTranspose2D(scope.In("deconv1"), h, c.Channels, 4, 2, 1))
 		h = nn.ConvTranspose2D(scope.In("deconv2"), h, 1, 4, 2, 1)
 		return graph.Reshape(h, n, 28*28)
 	}
-	for i := range m.Depth {
-		h = activation.Relu(layers.Dense(scope.In("hidden%d", i), h, true, m.Hidden))
+	for i := range c.Depth {
+		h = activation.Relu(layers.Dense(scope.In("hidden%d", i), h, true, c.Hidden))
 	}
 	return layers.Dense(scope.In("logits"), h, true, 28*28)
 }
 
-// negELBO returns, per image of the binary batch x [B, 28, 28, 1] with the noise ε [B, Latent]
+// NegELBO returns, per image of the binary batch x [B, 28, 28, 1] with the noise ε [B, Latent]
 // of the reparameterisation z = μ + σ ⊙ ε, the two terms of −ELBO (both [B], nats):
 //
 //	recon = −log p(x|z) = Σ_j BCEWithLogits(ℓ_j, x_j)      (one-sample estimate of −E_q[log p(x|z)])
 //	kl    = KL(q(z|x) ‖ N(0, I)) = ½ Σ_d (μ_d² + σ_d² − 1 − log σ_d²)
-func (m *Model) negELBO(scope *model.Scope, x, eps *graph.Node) (recon, kl *graph.Node) {
-	mu, logVar := m.encode(scope, x)
+func (c Config) NegELBO(scope *model.Scope, x, eps *graph.Node) (recon, kl *graph.Node) {
+	mu, logVar := c.Encoder(scope, x)
 	z := graph.Add(mu, graph.Mul(graph.Exp(graph.MulScalar(logVar, 0.5)), eps))
-	logits := m.decode(scope, z)
+	logits := c.Decoder(scope, z)
 	recon = graph.Neg(bernoulliLogLikelihood(graph.Reshape(x, -1, 28*28), logits))
 	return recon, graph.ReduceSum(klPerDim(mu, logVar), -1)
 }
@@ -195,10 +197,10 @@ func bernoulliLogLikelihood(x, logits *graph.Node) *graph.Node {
 // log q(z|x) = −½ Σ_d (ε_d² + log σ_d² + log 2π).
 func (m *Model) logWeights(scope *model.Scope, x, eps *graph.Node) (logW, logPx *graph.Node) {
 	b, k := eps.Shape().Dimensions[0], eps.Shape().Dimensions[1]
-	mu, logVar := m.encode(scope, x)
+	mu, logVar := m.Encoder(scope, x)
 	mu3, logVar3 := graph.Reshape(mu, b, 1, m.Latent), graph.Reshape(logVar, b, 1, m.Latent)
 	z := graph.Add(mu3, graph.Mul(graph.Exp(graph.MulScalar(logVar3, 0.5)), eps)) // [B, K, L]
-	logits := graph.Reshape(m.decode(scope, graph.Reshape(z, b*k, m.Latent)), b, k, 28*28)
+	logits := graph.Reshape(m.Decoder(scope, graph.Reshape(z, b*k, m.Latent)), b, k, 28*28)
 	logPx = bernoulliLogLikelihood(graph.Reshape(x, b, 1, 28*28), logits)
 	halfLog2Pi := 0.5 * math.Log(2*math.Pi) * float64(m.Latent)
 	logPz := graph.AddScalar(graph.MulScalar(graph.ReduceSum(graph.Square(z), -1), -0.5), -halfLog2Pi)

@@ -193,7 +193,7 @@ func TestLossMatchesDirectComputation(t *testing.T) {
 		eps3[i] = float32(rng.NormFloat64())
 	}
 	elboExec, err := train.NewEvalExec(b, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-		recon, kl := m.negELBO(scope, in[0], in[1])
+		recon, kl := m.NegELBO(scope, in[0], in[1])
 		return []*graph.Node{recon, kl}
 	})
 	if err != nil {
@@ -294,7 +294,7 @@ func TestGradientsReachEveryVariable(t *testing.T) {
 				g := in[0].Graph()
 				eps := graph.Const(g, tensors.FromShape(shapes.Make(dtypes.Float32, 8, m.Latent)))
 				eps = graph.AddScalar(eps, 0.3)
-				recon, kl := m.negELBO(scope, in[0], eps)
+				recon, kl := m.NegELBO(scope, in[0], eps)
 				loss := graph.ReduceAllMean(graph.Add(recon, kl))
 				grads := scope.BuildTrainableVariablesGradientsGraph(loss)
 				var norms []*graph.Node

@@ -6,11 +6,14 @@
 package all
 
 import (
+	_ "github.com/iagen-course/iagen/lib/bert"
 	_ "github.com/iagen-course/iagen/lib/classifier"
 	_ "github.com/iagen-course/iagen/lib/diffusion"
 	_ "github.com/iagen-course/iagen/lib/flow"
 	_ "github.com/iagen-course/iagen/lib/gan"
+	_ "github.com/iagen-course/iagen/lib/ganapps/superres"
 	_ "github.com/iagen-course/iagen/lib/gpt"
 	_ "github.com/iagen-course/iagen/lib/rnn"
+	_ "github.com/iagen-course/iagen/lib/text2img"
 	_ "github.com/iagen-course/iagen/lib/vae"
 )
