@@ -40,15 +40,19 @@ NOTEBOOKS = os.path.join(ROOT, "notebooks")
 RESULTS = os.path.join(ROOT, "results")
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 
-# Published results shown on the site: folder under results/, page name, title.
+# Published results shown on the site: folder under results/, page name, title, notebook.
 FAMILIES = [
-    ("classifier", "clasificador", "Clasificador de referencia", "00_inicio"),
-    ("gan", "gan", "GAN", "01_gan"),
-    ("vae", "vae", "VAE", "02_vae"),
-    ("gpt", "gpt", "Transformer (GPT)", "03_transformer"),
-    ("diffusion", "difusion", "Difusión", "04_difusion"),
-    ("flow", "flujo", "Flujo normalizador (RealNVP)", "05_flujos"),
-    ("lstm", "lstm", "LSTM", "06_rnn_lstm"),
+    ("classifier/small", "clasificador", "Clasificador de referencia", "00_inicio"),
+    ("gan/small", "gan", "GAN", "01_gan"),
+    ("vae/small", "vae", "VAE", "02_vae"),
+    ("gpt/small", "gpt", "Transformer (GPT)", "03_transformer"),
+    ("diffusion/small", "difusion", "Difusión", "04_difusion"),
+    ("flow/small", "flujo", "Flujo normalizador (RealNVP)", "05_flujos"),
+    ("lstm/small", "lstm", "LSTM", "06_rnn_lstm"),
+    ("text2img/small", "texto-a-imagen", "Texto a imagen (difusión con guía)", "09_sistemas"),
+    ("text2img/small-latent", "texto-a-imagen-latente", "Texto a imagen en el espacio latente de un VAE", "09_sistemas"),
+    ("bert/small", "bert", "BERT (modelo de lenguaje enmascarado)", "09_sistemas"),
+    ("superres/small", "superresolucion", "Superresolución con una GAN", "09_sistemas"),
 ]
 
 # What each headline field of metrics.json is, in Spanish (the rest are listed with their JSON names).
@@ -238,13 +242,13 @@ def copy_result(src_rel: str) -> str:
 
 
 def family_page(folder: str, page: str, title: str, notebook: str) -> str | None:
-    d = os.path.join(RESULTS, folder, "small")
+    d = os.path.join(RESULTS, folder)
     if not os.path.exists(os.path.join(d, "metrics.json")):
         return None
     metrics = read_json(os.path.join(d, "metrics.json"))
     manifest = read_json(os.path.join(d, "manifest.json")) if os.path.exists(os.path.join(d, "manifest.json")) else {}
     out = [f"# {title}: resultados publicados (perfil `small`)", ""]
-    out.append(f"Entrenamiento de referencia publicado en `results/{folder}/small`; el cuaderno "
+    out.append(f"Entrenamiento de referencia publicado en `results/{folder}`; el cuaderno "
                f"[{notebook}](../{notebook}.ipynb) lo explica y lo muestra junto a su ejecución en vivo "
                "con el perfil `ci`. Cada cifra sale del `metrics.json` de esa carpeta.")
     out.append("")
@@ -264,7 +268,7 @@ def family_page(folder: str, page: str, title: str, notebook: str) -> str | None
     if samples or os.path.exists(os.path.join(d, "samples.txt")):
         out += ["## Muestras", ""]
         for f in samples:
-            out += [f"![Muestras de {title}](../{copy_result(f'{folder}/small/{f}')})", ""]
+            out += [f"![Muestras de {title}](../{copy_result(f'{folder}/{f}')})", ""]
         if os.path.exists(os.path.join(d, "samples.txt")):
             with open(os.path.join(d, "samples.txt"), encoding="utf-8") as fh:
                 text = fh.read().strip()
@@ -273,7 +277,7 @@ def family_page(folder: str, page: str, title: str, notebook: str) -> str | None
     if curves:
         out += ["## Curvas", ""]
         for f in curves:
-            out += [f"![{f[:-4]}](../{copy_result(f'{folder}/small/{f}')})", ""]
+            out += [f"![{f[:-4]}](../{copy_result(f'{folder}/{f}')})", ""]
     with open(os.path.join(DOCS, "resultados", f"{page}.md"), "w", encoding="utf-8") as fh:
         fh.write("\n".join(out))
     return f"resultados/{page}.md"
