@@ -157,6 +157,31 @@ step "Go modules needed by the library, its tests and the notebooks"
 # which the module proxy does not serve.)
 "$GO_BIN" list -deps -test ./... >/dev/null
 "$GO_BIN" list -deps "${NOTEBOOK_PKGS[@]}" >/dev/null
+
+# notebook_module DIR: makes DIR the module of a notebook that imports every package of lib/ and
+# NOTEBOOK_PKGS, the way the kernel makes one (through its go shim, which adds the replace and
+# require of this checkout), and runs gonb's `go get` there. That `go get` loads the module graph
+# of a module that requires only this checkout, which needs go.mod files that the lists above do
+# not (those of the dependencies of pre-1.17 modules such as ajstarks/svgo): so it runs once here
+# with the network, and once more at the end with GOPROXY=off, as the kernel will run it.
+notebook_module() (
+  cd "$1"
+  {
+    printf 'package main\n\nimport (\n\t"fmt"\n\t"os"\n\n'
+    printf '\t"github.com/iagen-course/iagen/lib/backend"\n\t_ "github.com/gomlx/gomlx/core/graph"\n'
+    "$GO_BIN" -C "$ROOT" list ./lib/... | grep -vx 'github.com/iagen-course/iagen/lib/backend' | sed 's/.*/\t_ "&"/'
+    printf '\t_ "%s"\n' "${NOTEBOOK_PKGS[@]}"
+    printf ')\n\nfunc main() {\n\tb, err := backend.New("")\n\tif err != nil {\n'
+    printf '\t\tfmt.Fprintln(os.Stderr, err)\n\t\tos.Exit(1)\n\t}\n\tfmt.Print(backend.Describe(b))\n}\n'
+  } >main.go
+  export PATH=$ROOT/kernels/iagen/bin:$TOOLS:$PATH IAGEN_ROOT=$ROOT IAGEN_GO=$GO_BIN GOTOOLCHAIN=local
+  go mod init gonb_setupcheck >/dev/null 2>&1
+  grep -q "=> $ROOT\$" go.mod || die "the kernel's go shim did not add the replace of this checkout to go.mod"
+  go get >/dev/null
+)
+tmp=$(mktemp -d)
+notebook_module "$tmp" || die "go get in a notebook-like module failed (see above)"
+rm -rf "$tmp"
 info "in the module cache ($GOMODCACHE)"
 
 # ---------------------------------------------------------------------------------------------
@@ -195,43 +220,17 @@ else
   t0=$SECONDS
   "$GO_BIN" build ./...
   info "go build ./...: $((SECONDS - t0)) s"
-  # Build and run a program the way the kernel builds a cell: a fresh module created through
-  # the kernel's go shim (which adds replace+require of this checkout), `go get`, `go build`.
-  # With GOPROXY=off: a notebook must build from what setup installed, without the network.
+  # Build and run a program the way the kernel builds a cell, with GOPROXY=off: a notebook must
+  # build from what setup installed, without the network.
   t0=$SECONDS
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
-  cat >"$tmp/main.go" <<'EOF'
-package main
-
-import (
-	"fmt"
-	"os"
-
-	"github.com/gomlx/gomlx/core/graph"
-	"github.com/iagen-course/iagen/lib/backend"
-	"github.com/janpfeifer/gonb/gonbui"
-)
-
-func main() {
-	b, err := backend.New("")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	_, _ = graph.Add, gonbui.IsNotebook
-	fmt.Print(backend.Describe(b))
-}
-EOF
   (
+    GOPROXY=off notebook_module "$tmp"
     cd "$tmp"
-    export PATH=$ROOT/kernels/iagen/bin:$TOOLS:$PATH IAGEN_ROOT=$ROOT IAGEN_GO=$GO_BIN GOTOOLCHAIN=local GOPROXY=off
-    go mod init gonb_setupcheck >/dev/null 2>&1
-    grep -q "=> $ROOT\$" go.mod || die "the kernel's go shim did not add the replace of this checkout to go.mod"
-    go get >/dev/null
-    go build -o warm .
-    ./warm | sed 's/^/    | /'
-  ) || die "a notebook-like program did not build or run (see above)"
+    GOPROXY=off GOTOOLCHAIN=local "$GO_BIN" build -o warm .
+    IAGEN_ROOT=$ROOT ./warm | sed 's/^/    | /'
+  ) || die "a notebook-like program did not build or run offline (see above)"
   rm -rf "$tmp"
   trap - EXIT
   info "notebook-like program: $((SECONDS - t0)) s"
