@@ -45,19 +45,12 @@ func (m *Model) MeasureStudy(n int) (Study, error) {
 // study.svg (Chart).
 func (m *Model) Study(dir string, n int) error {
 	st, err := m.MeasureStudy(n)
-	if err != nil {
-		return err
-	}
-	chart, err := st.Chart()
-	return family.WriteStudy(dir, st, chart, err)
+	return family.WriteStudy(dir, st, err)
 }
 
 // ReadStudy reads the study.json that Study wrote into dir (a run folder or its published
 // results).
-func ReadStudy(dir string) (Study, error) {
-	var st Study
-	return st, family.ReadStudy(dir, &st)
-}
+func ReadStudy(dir string) (Study, error) { return family.ReadStudy[Study](dir) }
 
 // Table returns the study as the header and rows of a table (viz.Table).
 func (st Study) Table() ([]string, [][]string) {

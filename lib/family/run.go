@@ -209,22 +209,30 @@ type Studier interface {
 	Study(dir string, n int) error
 }
 
-// WriteStudy writes a study into the run folder dir as Studier promises: v as study.json and
-// chart as study.svg.
-func WriteStudy(dir string, v any, chart *viz.Chart, chartErr error) error {
-	if chartErr != nil {
-		return chartErr
+// Charted is a study that draws itself (a Studier's result).
+type Charted interface{ Chart() (*viz.Chart, error) }
+
+// WriteStudy writes a study just measured (or the error measuring it) into dir as study.json
+// and its chart as study.svg.
+func WriteStudy[S Charted](dir string, st S, err error) error {
+	if err != nil {
+		return err
 	}
-	if err := train.WriteJSON(filepath.Join(dir, "study.json"), v); err != nil {
+	chart, err := st.Chart()
+	if err != nil {
+		return err
+	}
+	if err := train.WriteJSON(filepath.Join(dir, "study.json"), st); err != nil {
 		return err
 	}
 	return viz.SaveChart(chart, filepath.Join(dir, "study.svg"))
 }
 
 // ReadStudy reads the study.json that a Studier wrote into dir (a run folder or its published
-// results) into v.
-func ReadStudy(dir string, v any) error {
-	return train.ReadJSON(filepath.Join(dir, "study.json"), v)
+// results).
+func ReadStudy[S any](dir string) (S, error) {
+	var st S
+	return st, train.ReadJSON(filepath.Join(dir, "study.json"), &st)
 }
 
 // Study runs the family's study of the run into its folder (`iagen study`).

@@ -197,18 +197,11 @@ func (m *Model) MeasureStudy(perClass int) (Study, error) {
 // and writes it into dir as study.json and study.svg.
 func (m *Model) Study(dir string, n int) error {
 	st, err := m.MeasureStudy(n)
-	if err != nil {
-		return err
-	}
-	chart, err := st.Chart()
-	return family.WriteStudy(dir, st, chart, err)
+	return family.WriteStudy(dir, st, err)
 }
 
 // ReadStudy reads the study.json that Study wrote into dir.
-func ReadStudy(dir string) (Study, error) {
-	var st Study
-	return st, family.ReadStudy(dir, &st)
-}
+func ReadStudy(dir string) (Study, error) { return family.ReadStudy[Study](dir) }
 
 // Chart draws the trade-off: agreement with the prompt against coverage, along w.
 func (st Study) Chart() (*viz.Chart, error) {
