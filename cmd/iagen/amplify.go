@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/iagen-course/iagen/lib/auditrun"
 	"github.com/iagen-course/iagen/lib/imagegen"
-	"github.com/iagen-course/iagen/lib/train"
 )
 
 func init() {
@@ -35,12 +31,14 @@ func runAmplify(args []string) error {
 	switch {
 	case c.out == "":
 		return fmt.Errorf("--out is required: the folder for amplification.json and amplification.md")
-	case *seeds < 2:
-		return fmt.Errorf("--seeds must be ≥ 2 (an interval over seeds needs two), got %d", *seeds)
 	case *steps < 0:
 		return fmt.Errorf("--steps must be ≥ 0, got %d", *steps)
 	case *n < 2:
 		return fmt.Errorf("--n must be ≥ 2, got %d", *n)
+	}
+	seedList, err := seedRange(c.seed, *seeds)
+	if err != nil {
+		return err
 	}
 	if *runs == "" {
 		*runs = filepath.Join(c.out, "runs")
@@ -50,7 +48,7 @@ func runAmplify(args []string) error {
 		return err
 	}
 	defer b.Finalize()
-	cfg := auditrun.AmplifyConfig{Family: name, Options: opts, Skew: imagegen.DefaultSkew(), Steps: *steps, N: *n, Runs: *runs,
+	cfg := auditrun.AmplifyConfig{Family: name, Options: opts, Skew: imagegen.DefaultSkew(), Steps: *steps, N: *n, Runs: *runs, Seeds: seedList,
 		RunDone: func(dir string, reused bool) {
 			verb := "trained"
 			if reused {
@@ -58,24 +56,15 @@ func runAmplify(args []string) error {
 			}
 			fmt.Fprintf(os.Stderr, "amplify: %s %s\n", verb, dir)
 		}}
-	for i := range *seeds {
-		cfg.Seeds = append(cfg.Seeds, c.seed+int64(i))
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	rep, err := auditrun.Amplify(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	rep.Command = os.Args
-	if err := os.MkdirAll(c.out, 0o755); err != nil {
-		return err
-	}
-	if err := train.WriteJSON(filepath.Join(c.out, "amplification.json"), rep); err != nil {
-		return err
-	}
 	md := rep.Markdown()
-	if err := train.WriteFileAtomic(filepath.Join(c.out, "amplification.md"), []byte(md)); err != nil {
+	if _, _, err := writeReport(c.out, "amplification", rep, md); err != nil {
 		return err
 	}
 	fmt.Print(md)

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/iagen-course/iagen/lib/backend"
 	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/ganapps/augment"
-	"github.com/iagen-course/iagen/lib/train"
 	"github.com/iagen-course/iagen/lib/viz"
 )
 
@@ -36,8 +32,10 @@ func runAugment(args []string) error {
 		return fmt.Errorf("augment takes no positional argument, got %q", pos)
 	case c.out == "":
 		return fmt.Errorf("--out is required: the folder for augment.json, augment.md and augment.svg")
-	case *seeds < 2:
-		return fmt.Errorf("--seeds must be ≥ 2 (an interval over seeds needs two), got %d", *seeds)
+	}
+	seedList, err := seedRange(c.seed, *seeds)
+	if err != nil {
+		return err
 	}
 	cfg, err := family.Configure(family.Options{Profile: c.profile, Overrides: ov.JSON()}, augment.ProfileConfig)
 	if err != nil {
@@ -51,27 +49,18 @@ func runAugment(args []string) error {
 		return err
 	}
 	defer b.Finalize()
-	opts := augment.Options{Backend: b, DataDir: c.dataDir, Profile: c.profile, SeedDone: func(s augment.Seed) {
+	opts := augment.Options{Backend: b, DataDir: c.dataDir, Profile: c.profile, Seeds: seedList, SeedDone: func(s augment.Seed) {
 		fmt.Fprintf(os.Stderr, "augment: seed %d: %.4f without, %.4f with generated images\n", s.Seed, s.Baseline, s.Augmented)
 	}}
-	for i := range *seeds {
-		opts.Seeds = append(opts.Seeds, c.seed+int64(i))
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	rep, err := augment.Run(ctx, cfg, opts)
 	if err != nil {
 		return err
 	}
 	rep.Command = os.Args
-	if err := os.MkdirAll(c.out, 0o755); err != nil {
-		return err
-	}
-	if err := train.WriteJSON(filepath.Join(c.out, "augment.json"), rep); err != nil {
-		return err
-	}
 	md := rep.Markdown()
-	if err := train.WriteFileAtomic(filepath.Join(c.out, "augment.md"), []byte(md)); err != nil {
+	if _, _, err := writeReport(c.out, "augment", rep, md); err != nil {
 		return err
 	}
 	chart, err := rep.Chart()

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"syscall"
 
 	"github.com/iagen-course/iagen/lib/backend"
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/tabular"
-	"github.com/iagen-course/iagen/lib/train"
 )
 
 func init() {
@@ -40,10 +35,12 @@ func runTables(args []string) error {
 		return fmt.Errorf("unexpected argument %q (tables takes only flags)", pos[0])
 	case c.out == "":
 		return fmt.Errorf("--out is required: the folder for tables.json and tables.md")
-	case *seeds < 2:
-		return fmt.Errorf("--seeds must be ≥ 2 (an interval over seeds needs two; %d is the default), got %d", defaultTableSeeds, *seeds)
 	case *steps < 1:
 		return fmt.Errorf("--steps must be ≥ 1, got %d", *steps)
+	}
+	seedList, err := seedRange(c.seed, *seeds)
+	if err != nil {
+		return err
 	}
 	b, err := backend.New(c.backend)
 	if err != nil {
@@ -55,29 +52,20 @@ func runTables(args []string) error {
 		return err
 	}
 
-	cfg := tabular.AuditConfig{Model: tabular.DefaultConfig()}
+	cfg := tabular.AuditConfig{Model: tabular.DefaultConfig(), Seeds: seedList}
 	cfg.Model.Steps = *steps
-	for i := range *seeds {
-		cfg.Seeds = append(cfg.Seeds, c.seed+int64(i))
-	}
 	cfg.SeedDone = func(done, total int, s tabular.SeedResult) {
 		fmt.Fprintf(os.Stderr, "tables: seed %d (%d of %d) trained in %.1f s\n", s.Seed, done, total, s.TrainSeconds)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	rep, err := tabular.AuditGermanCredit(ctx, b, t, cfg)
 	if err != nil {
 		return err
 	}
 	rep.Command = os.Args
-	if err := os.MkdirAll(c.out, 0o755); err != nil {
-		return err
-	}
-	jsonPath, mdPath := filepath.Join(c.out, "tables.json"), filepath.Join(c.out, "tables.md")
-	if err := train.WriteJSON(jsonPath, rep); err != nil {
-		return err
-	}
-	if err := train.WriteFileAtomic(mdPath, []byte(rep.Markdown())); err != nil {
+	jsonPath, mdPath, err := writeReport(c.out, "tables", rep, rep.Markdown())
+	if err != nil {
 		return err
 	}
 	for _, g := range rep.Gaps {
