@@ -12,6 +12,7 @@ import (
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/imagegen"
+	"github.com/iagen-course/iagen/lib/metrics"
 	"github.com/iagen-course/iagen/lib/train"
 )
 
@@ -36,6 +37,9 @@ type AmplifyConfig struct {
 type AmplifyArm struct {
 	Balance bool      `json:"balance"`
 	Shares  []float64 `json:"shares"` // per seed: the share of samples the classifier puts in group 0
+	// Classes is, per seed, the share of the samples the classifier gives each digit: which
+	// digits a run stopped drawing, which a share of a group hides.
+	Classes [][]float64 `json:"classes,omitempty"`
 	// Amplification reads Shares against the skewed training share and parity.
 	Amplification audit.Amplification `json:"amplification"`
 	Dirs          []string            `json:"dirs"`
@@ -52,7 +56,9 @@ type AmplifyReport struct {
 	Parity  float64       `json:"parity"` // group 0's share of MNIST's training set
 	// ClassifierShare is the share the classifier gives group 0 on the skewed training images
 	// themselves: how far its own errors move a share that is Skew.Fractions[0] by construction.
-	ClassifierShare   float64    `json:"classifier_share"`
+	ClassifierShare float64 `json:"classifier_share"`
+	// TrainClasses is the share of each digit in the skewed training set (its true labels).
+	TrainClasses      []float64  `json:"train_classes,omitempty"`
 	ClassifierProfile string     `json:"classifier_profile"`
 	Skewed            AmplifyArm `json:"skewed"`
 	Balanced          AmplifyArm `json:"balanced"`
@@ -106,7 +112,14 @@ func Amplify(ctx context.Context, cfg AmplifyConfig) (AmplifyReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	if rep.ClassifierShare, err = classifiedShare(clf, group, skewed); err != nil {
+	if rep.ClassifierShare, _, err = classifiedShare(clf, group, skewed); err != nil {
+		return rep, err
+	}
+	trainLabels := make([]int, skewed.N)
+	for i, l := range skewed.Labels {
+		trainLabels[i] = int(l)
+	}
+	if rep.TrainClasses, err = metrics.ClassHistogram(trainLabels, skewed.NumClasses); err != nil {
 		return rep, err
 	}
 	trainShare := cfg.Skew.Fractions[0]
@@ -131,11 +144,11 @@ func Amplify(ctx context.Context, cfg AmplifyConfig) (AmplifyReport, error) {
 			if err != nil {
 				return rep, err
 			}
-			share, err := classifiedShare(clf, group, samples)
+			share, classes, err := classifiedShare(clf, group, samples)
 			if err != nil {
 				return rep, err
 			}
-			arm.Shares, arm.Dirs = append(arm.Shares, share), append(arm.Dirs, dir)
+			arm.Shares, arm.Classes, arm.Dirs = append(arm.Shares, share), append(arm.Classes, classes), append(arm.Dirs, dir)
 		}
 		if arm.Amplification, err = audit.AuditAmplification(trainShare, rep.Parity, arm.Shares, audit.DefaultLevel); err != nil {
 			return rep, err
@@ -182,13 +195,17 @@ func amplifyRun(ctx context.Context, cfg AmplifyConfig, skew imagegen.Skew, seed
 	return r, nil
 }
 
-// classifiedShare is the share of images the classifier puts in the group (inGroup[label]).
-func classifiedShare(clf *classifier.Model, inGroup []bool, images *data.Images) (float64, error) {
+// classifiedShare is the share of images the classifier puts in the group (inGroup[label]),
+// and the share it gives each class.
+func classifiedShare(clf *classifier.Model, inGroup []bool, images *data.Images) (share float64, classes []float64, err error) {
 	labels, _, err := clf.Predict(images.Float32(nil, 0, 1))
-	if err != nil {
-		return 0, err
+	if err == nil {
+		share, err = groupShare(inGroup, labels)
 	}
-	return groupShare(inGroup, labels)
+	if err == nil {
+		classes, err = metrics.ClassHistogram(labels, len(inGroup))
+	}
+	return share, classes, err
 }
 
 // groupShare is the share of labels (any integer type) in the group.
@@ -234,11 +251,48 @@ func (r AmplifyReport) Markdown() string {
 	}
 	p("")
 	p("Efecto de la mitigación (equilibrado − desequilibrado, emparejado por semilla): %+.3f [%+.3f, %+.3f].", r.Effect.Estimate, r.Effect.Lo, r.Effect.Hi)
+	if len(r.TrainClasses) > 0 && len(r.Skewed.Classes) > 0 {
+		p("")
+		p("Dígitos en las muestras según el clasificador (%%, media de las semillas), frente a los del entrenamiento desequilibrado:")
+		p("")
+		head, rule := "| |", "|---|"
+		for d := range r.TrainClasses {
+			head, rule = head+fmt.Sprintf(" %d |", d), rule+"---|"
+		}
+		p("%s", head)
+		p("%s", rule)
+		row := func(name string, shares []float64) {
+			cells := make([]string, len(shares))
+			for i, x := range shares {
+				cells[i] = fmt.Sprintf("%.1f", 100*x)
+			}
+			p("| %s | %s |", name, strings.Join(cells, " | "))
+		}
+		row("entrenamiento (etiquetas reales)", r.TrainClasses)
+		for _, a := range []AmplifyArm{r.Skewed, r.Balanced} {
+			name := "muestras, desequilibrado"
+			if a.Balance {
+				name = "muestras, muestreo equilibrado"
+			}
+			row(name, meanOver(a.Classes))
+		}
+	}
 	if len(r.Command) > 0 {
 		p("")
 		p("Orden: `%s`", strings.Join(r.Command, " "))
 	}
 	return b.String()
+}
+
+// meanOver is the element-wise mean of equally long rows.
+func meanOver(rows [][]float64) []float64 {
+	mean := make([]float64, len(rows[0]))
+	for _, r := range rows {
+		for i, x := range r {
+			mean[i] += x / float64(len(rows))
+		}
+	}
+	return mean
 }
 
 func digits(ls []int) string {

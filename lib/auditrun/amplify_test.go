@@ -58,7 +58,20 @@ func TestAmplifyTrainsThenReuses(t *testing.T) {
 	if d := rep.Balanced.Shares[0] - rep.Skewed.Shares[0]; math.Abs(d-rep.Effect.Estimate) > 0.5 || rep.Effect.N != 2 {
 		t.Errorf("effect %+v from shares %v and %v", rep.Effect, rep.Skewed.Shares, rep.Balanced.Shares)
 	}
-	if md := rep.Markdown(); !strings.Contains(md, "muestreo equilibrado") || !strings.Contains(md, "30 pasos") {
+	// The digits' shares: group 0's add up to the group's share, in the samples and (0.9 by
+	// construction) in the training set.
+	group0 := func(classes []float64) float64 { return classes[0] + classes[1] + classes[2] + classes[3] + classes[4] }
+	if math.Abs(group0(rep.TrainClasses)-0.9) > 1e-9 {
+		t.Errorf("training digits %v: group 0 has %.4f, want 0.9", rep.TrainClasses, group0(rep.TrainClasses))
+	}
+	for _, a := range []AmplifyArm{rep.Skewed, rep.Balanced} {
+		for i, c := range a.Classes {
+			if len(c) != 10 || math.Abs(group0(c)-a.Shares[i]) > 1e-9 {
+				t.Errorf("balance %v seed %d: digits %v against share %.4f", a.Balance, i, c, a.Shares[i])
+			}
+		}
+	}
+	if md := rep.Markdown(); !strings.Contains(md, "muestreo equilibrado") || !strings.Contains(md, "30 pasos") || !strings.Contains(md, "| entrenamiento (etiquetas reales) | ") {
 		t.Errorf("markdown:\n%s", md)
 	}
 	again, err := Amplify(context.Background(), cfg)
