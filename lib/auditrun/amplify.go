@@ -274,7 +274,7 @@ func (r AmplifyReport) Markdown() string {
 			if a.Balance {
 				name = "muestras, muestreo equilibrado"
 			}
-			row(name, meanOver(a.Classes))
+			row(name, a.MeanClasses())
 		}
 	}
 	if len(r.Command) > 0 {
@@ -284,12 +284,16 @@ func (r AmplifyReport) Markdown() string {
 	return b.String()
 }
 
-// meanOver is the element-wise mean of equally long rows.
-func meanOver(rows [][]float64) []float64 {
-	mean := make([]float64, len(rows[0]))
-	for _, r := range rows {
-		for i, x := range r {
-			mean[i] += x / float64(len(rows))
+// MeanClasses is the share of each digit in the arm's samples, averaged over its seeds (nil in
+// a report written before Classes was).
+func (a AmplifyArm) MeanClasses() []float64 {
+	if len(a.Classes) == 0 {
+		return nil
+	}
+	mean := make([]float64, len(a.Classes[0]))
+	for _, c := range a.Classes {
+		for i, x := range c {
+			mean[i] += x / float64(len(a.Classes))
 		}
 	}
 	return mean
