@@ -2,11 +2,13 @@ package flow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -126,7 +128,7 @@ func float64Flow(t *testing.T, a Arch, h, w int) (fwd, fwdNoInit, inv *model.Exe
 		return Inverse(scope.In(NetScope), a, z)
 	})
 	fwd.MustExec(dequantized(1, 5, h, w))
-	randomize(t, store, "/c3/", 0.3, 2*a.Layers)
+	randomize(t, store, "/c3/", 0.3, 2*a.Couplings())
 	return fwd, fwdNoInit, inv
 }
 
@@ -164,57 +166,78 @@ func dequantized(seed uint64, b, h, w int) *tensors.Tensor {
 
 func float64s(t *tensors.Tensor) []float64 { return tensors.MustCopyFlatData[float64](t) }
 
-// x → z → x: the inverse undoes the forward map to < 1e-4 (float64, 8 layers, 6×6 images), and
-// the forward map without ActNorm initialisation (evaluation) equals the one with it once the
-// ActNorms are initialised.
+// The flows the invertibility and log-determinant tests run on: BENCH.md's single-scale
+// shape and the three-scale one (Forward), on images of side h (divisible by 4 for three scales).
+var testArchs = []struct {
+	name string
+	arch Arch
+	side int
+}{
+	{"one scale", Arch{Layers: 8, Hidden: 8, Alpha: 0.05}, 6},
+	{"three scales", Arch{Layers: 2, Hidden: 8, Alpha: 0.05, Scales: 3}, 8},
+}
+
+// x → z → x: the inverse undoes the forward map to < 1e-4 (float64), and the forward map
+// without ActNorm initialisation (evaluation) equals the one with it once the ActNorms are
+// initialised.
 func TestInverse(t *testing.T) {
-	fwd, fwdNoInit, inv := float64Flow(t, Arch{Layers: 8, Hidden: 8, Alpha: 0.05}, 6, 6)
-	v := dequantized(3, 3, 6, 6)
-	out := fwd.MustExec(v)
-	back := float64s(inv.MustExec(out[0])[0])
-	z0 := float64s(out[0])
-	for i, want := range float64s(v) {
-		if d := math.Abs(back[i] - want); !(d < 1e-4) {
-			t.Fatalf("pixel %d: inverse(forward(v)) = %.9g, v = %.9g", i, back[i], want)
-		}
-	}
-	other := fwdNoInit.MustExec(v)
-	for i, z := range float64s(other[0]) {
-		if math.Abs(z-z0[i]) > 1e-12 {
-			t.Fatalf("z[%d]: %g without initialisation, %g with it", i, z, z0[i])
-		}
-	}
-	if a, b := float64s(out[1]), float64s(other[1]); math.Abs(a[0]-b[0]) > 1e-9 {
-		t.Errorf("log-det %g with initialisation, %g without", a[0], b[0])
+	for _, tc := range testArchs {
+		t.Run(tc.name, func(t *testing.T) {
+			h := tc.side
+			fwd, fwdNoInit, inv := float64Flow(t, tc.arch, h, h)
+			v := dequantized(3, 3, h, h)
+			out := fwd.MustExec(v)
+			if !slices.Equal(out[0].Shape().Dimensions, v.Shape().Dimensions) {
+				t.Fatalf("z is shaped %s, v %s", out[0].Shape(), v.Shape())
+			}
+			back := float64s(inv.MustExec(out[0])[0])
+			z0 := float64s(out[0])
+			for i, want := range float64s(v) {
+				if d := math.Abs(back[i] - want); !(d < 1e-4) {
+					t.Fatalf("pixel %d: inverse(forward(v)) = %.9g, v = %.9g", i, back[i], want)
+				}
+			}
+			other := fwdNoInit.MustExec(v)
+			for i, z := range float64s(other[0]) {
+				if math.Abs(z-z0[i]) > 1e-12 {
+					t.Fatalf("z[%d]: %g without initialisation, %g with it", i, z, z0[i])
+				}
+			}
+			if a, b := float64s(out[1]), float64s(other[1]); math.Abs(a[0]-b[0]) > 1e-9 {
+				t.Errorf("log-det %g with initialisation, %g without", a[0], b[0])
+			}
+		})
 	}
 }
 
-// The log-determinant of the whole flow (logit transform, ActNorms, couplings) equals
-// log|det ∂z/∂v| of the Jacobian computed by central finite differences, on one 4×4 image (a
-// 16×16 Jacobian), in float64.
+// The log-determinant of the whole flow (logit transform, ActNorms, couplings, and with three
+// scales the squeezes and factored-out channels) equals log|det ∂z/∂v| of the Jacobian computed
+// by central finite differences, on one 4×4 image (a 16×16 Jacobian), in float64.
 func TestLogDetMatchesJacobian(t *testing.T) {
 	const n, h = 16, 1e-5
-	fwd, _, _ := float64Flow(t, Arch{Layers: 4, Hidden: 4, Alpha: 0.05}, 4, 4)
-	v := float64s(dequantized(4, 1, 4, 4))
-	batch := append([]float64(nil), v...) // v, then v ± h·e_j for every pixel j
-	for j := range n {
-		for _, sign := range []float64{1, -1} {
-			p := append([]float64(nil), v...)
-			p[j] += sign * h
-			batch = append(batch, p...)
-		}
-	}
-	out := fwd.MustExec(tensors.FromFlatDataAndDimensions(batch, 2*n+1, 4, 4, 1))
-	z, logDet := float64s(out[0]), float64s(out[1])
-	jac := mat.NewDense(n, n, nil) // ∂z_i/∂v_j
-	for i := range n {
+	for _, a := range []Arch{{Layers: 4, Hidden: 4, Alpha: 0.05}, {Layers: 2, Hidden: 4, Alpha: 0.05, Scales: 3}} {
+		fwd, _, _ := float64Flow(t, a, 4, 4)
+		v := float64s(dequantized(4, 1, 4, 4))
+		batch := append([]float64(nil), v...) // v, then v ± h·e_j for every pixel j
 		for j := range n {
-			jac.Set(i, j, (z[(1+2*j)*n+i]-z[(2+2*j)*n+i])/(2*h))
+			for _, sign := range []float64{1, -1} {
+				p := append([]float64(nil), v...)
+				p[j] += sign * h
+				batch = append(batch, p...)
+			}
 		}
-	}
-	want, _ := mat.LogDet(jac)
-	if d := math.Abs(logDet[0] - want); !(d < 1e-5) {
-		t.Errorf("log-det %.10g, finite-difference Jacobian gives %.10g (difference %g)", logDet[0], want, d)
+		out := fwd.MustExec(tensors.FromFlatDataAndDimensions(batch, 2*n+1, 4, 4, 1))
+		z, logDet := float64s(out[0]), float64s(out[1])
+		jac := mat.NewDense(n, n, nil) // ∂z_i/∂v_j
+		for i := range n {
+			for j := range n {
+				jac.Set(i, j, (z[(1+2*j)*n+i]-z[(2+2*j)*n+i])/(2*h))
+			}
+		}
+		want, _ := mat.LogDet(jac)
+		if d := math.Abs(logDet[0] - want); !(d < 1e-5) {
+			t.Errorf("%d scales: log-det %.10g, finite-difference Jacobian gives %.10g (difference %g)", a.scales(), logDet[0], want, d)
+		}
 	}
 }
 
@@ -335,29 +358,33 @@ func TestCIProfileLearns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := New(family.Options{Backend: b, Profile: "ci", Seed: backend.DefaultSeed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	before, err := m.TestBitsPerDim()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := train.Run(context.Background(), m, train.Config{Steps: m.Steps, Seed: backend.DefaultSeed, Progress: train.SilentProgress()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	after, ok := res.Eval.Get("test_bits_per_dim")
-	if !ok {
-		t.Fatal("no test_bits_per_dim in the evaluation")
-	}
-	fashion, _ := res.Eval.Get("fashion_test_bits_per_dim")
-	t.Logf("ci: test bits/dim %.3f untrained, %.3f after %d steps; %.3f on Fashion-MNIST's test images", before, after, m.Steps, fashion)
-	if !(after < before-3 && after < 8-1) {
-		t.Errorf("ci test bits/dim %.3f after training (%.3f before): want 3 below the untrained flow and 1 below uniform's 8", after, before)
-	}
-	if !(fashion > after) {
-		t.Errorf("a flow of digits gives Fashion-MNIST's test images %.3f bits/dim, its own %.3f: want more", fashion, after)
+	for _, tc := range []struct{ name, overrides string }{{"one scale", `{}`}, {"three scales", `{"scales": 3}`}} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := New(family.Options{Backend: b, Profile: "ci", Seed: backend.DefaultSeed, Overrides: json.RawMessage(tc.overrides)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, err := m.TestBitsPerDim()
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := train.Run(context.Background(), m, train.Config{Steps: m.Steps, Seed: backend.DefaultSeed, Progress: train.SilentProgress()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, ok := res.Eval.Get("test_bits_per_dim")
+			if !ok {
+				t.Fatal("no test_bits_per_dim in the evaluation")
+			}
+			fashion, _ := res.Eval.Get("fashion_test_bits_per_dim")
+			t.Logf("ci, %s: test bits/dim %.3f untrained, %.3f after %d steps; %.3f on Fashion-MNIST's test images", tc.name, before, after, m.Steps, fashion)
+			if !(after < before-3 && after < 8-1) {
+				t.Errorf("ci test bits/dim %.3f after training (%.3f before): want 3 below the untrained flow and 1 below uniform's 8", after, before)
+			}
+			if !(fashion > after) {
+				t.Errorf("a flow of digits gives Fashion-MNIST's test images %.3f bits/dim, its own %.3f: want more", fashion, after)
+			}
+		})
 	}
 }
 

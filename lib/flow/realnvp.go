@@ -11,12 +11,41 @@ import (
 	"github.com/iagen-course/iagen/lib/nn"
 )
 
-// Arch is the shape of a single-scale RealNVP: Layers affine couplings, each with an ActNorm
-// before it, coupling networks of Hidden channels, and the logit transform's α.
+// Arch is the shape of a RealNVP: Layers affine couplings per scale, each with an ActNorm before
+// it, coupling networks of Hidden channels, the logit transform's α, and the number of scales.
 type Arch struct {
-	Layers int     `json:"layers"` // affine coupling layers (BENCH.md: 8)
+	Layers int     `json:"layers"` // affine coupling layers per scale (BENCH.md: 8, one scale)
 	Hidden int     `json:"hidden"` // channels of the coupling networks' hidden convolutions (BENCH.md: 64)
 	Alpha  float64 `json:"alpha"`  // α of the logit transform (BENCH.md: 0.05)
+	// Scales of the multi-scale architecture (Dinh et al. 2017, §3.6; Forward): 0 or 1 is one
+	// scale (BENCH.md); each further scale squeezes the image into channels and, between scales,
+	// factors half of them out. 28×28 MNIST allows 3 (28, 14 and 7 pixels).
+	Scales int `json:"scales,omitempty"`
+}
+
+// scales is the number of scales, 1 for a single-scale flow.
+func (a Arch) scales() int { return max(a.Scales, 1) }
+
+// Couplings is the number of affine coupling layers of the flow.
+func (a Arch) Couplings() int { return a.Layers * a.scales() }
+
+// scale returns the scope of scale s's layers ("layer_k" below it): the root at the first scale
+// (the single-scale flow's names), "scale_s" after it.
+func (a Arch) scale(scope *model.Scope, s int) *model.Scope {
+	if s > 0 {
+		return scope.In("scale_%d", s)
+	}
+	return scope
+}
+
+// mask is the mask of coupling k of scale s on z [B, H, W, C]: a checkerboard at the first
+// scale, alternating parity; one half of the channels after it, alternating halves.
+func (a Arch) mask(z *graph.Node, s, k int) *graph.Node {
+	d := z.Shape().Dimensions
+	if s == 0 {
+		return nn.CheckerboardMask(z.Graph(), z.DType(), d[1], d[2], k%2 == 1)
+	}
+	return nn.ChannelMask(z.Graph(), z.DType(), d[3], k%2 == 1)
 }
 
 // Levels is the number of values a pixel takes: the dequantized pixel v = x + u lies in [0, Levels).
@@ -43,38 +72,84 @@ func Postprocess(z0 *graph.Node, alpha float64) *graph.Node {
 	return graph.MulScalar(graph.AddScalar(graph.Sigmoid(z0), -alpha), Levels/(1-2*alpha))
 }
 
-// Forward maps the dequantized pixels v ∈ [0, 256) [B, H, W, 1] to z and log|det ∂z/∂v| [B]:
+// Forward maps the dequantized pixels v ∈ [0, 256) [B, H, W, 1] to z [B, H, W, 1] and
+// log|det ∂z/∂v| [B]. With one scale:
 //
 //	z₀ = Preprocess(v)
 //	z_k = coupling_k(ActNorm_k(z_{k−1})),  k = 1…Layers   (checkerboard mask (i + j) even for
 //	                                                        odd k, odd for even k)
 //
-// and z = z_Layers. With init the ActNorms take their data-dependent initialisation from this
+// and z = z_Layers. Each further scale (Dinh et al. 2017, §3.6) squeezes the image (nn.Squeeze:
+// H/2 × W/2 × 4C), applies Layers couplings whose masks keep the first and the second half of
+// the channels alternately, and — but at the last scale — factors the second half of the
+// channels out: they are part of z and no later layer touches them. The factored-out halves and
+// the last scale's output are put back in place (concatenated and unsqueezed), so that z has
+// the shape of v: squeezing only permutes values, and the prior N(0, I) is the same on every
+// arrangement. With init the ActNorms take their data-dependent initialisation from this
 // batch the first time (nn.ActNorm: the training step); without it they use the stored values
 // (zero, that is the identity, before any training step).
 func Forward(scope *model.Scope, a Arch, v *graph.Node, init bool) (z, logDet *graph.Node) {
-	d := v.Shape().Dimensions
 	z, logDet = Preprocess(v, a.Alpha)
-	for k := range a.Layers {
-		ls := scope.In("layer_%d", k)
-		var ld *graph.Node
-		z, ld = actNorm(ls, z, init) // ld: a scalar, the same for every image
-		logDet = graph.Add(logDet, ld)
-		z, ld = Coupling(ls.In("coupling"), z, nn.CheckerboardMask(v.Graph(), v.DType(), d[1], d[2], k%2 == 1), a.Hidden)
-		logDet = graph.Add(logDet, ld)
+	n := a.scales()
+	out := make([]*graph.Node, n) // out[s]: the channels factored out after scale s
+	for s := range n {
+		if s > 0 {
+			z = nn.Squeeze(z)
+		}
+		ss := a.scale(scope, s)
+		for k := range a.Layers {
+			ls := ss.In("layer_%d", k)
+			var ld *graph.Node
+			z, ld = actNorm(ls, z, init) // ld: a scalar, the same for every image
+			logDet = graph.Add(logDet, ld)
+			z, ld = Coupling(ls.In("coupling"), z, a.mask(z, s, k), a.Hidden)
+			logDet = graph.Add(logDet, ld)
+		}
+		if s > 0 && s < n-1 {
+			z, out[s] = halves(z)
+		}
+	}
+	for s := n - 1; s > 0; s-- {
+		if out[s] != nil {
+			z = graph.Concatenate([]*graph.Node{z, out[s]}, 3)
+		}
+		z = nn.Unsqueeze(z)
 	}
 	return z, logDet
 }
 
-// Inverse inverts Forward (same scope and Arch): the layers in reverse order, each coupling then
-// its ActNorm undone, then Postprocess. The result is v ∈ (0, 256) up to the precision of the
-// dtype.
+// halves splits z [B, H, W, C] into its first and second half of channels.
+func halves(z *graph.Node) (first, second *graph.Node) {
+	c := z.Shape().Dimensions[3]
+	return graph.SliceAxis(z, 3, graph.AxisRange(0, c/2)), graph.SliceAxis(z, 3, graph.AxisRange(c/2, c))
+}
+
+// Inverse inverts Forward (same scope and Arch): z is taken apart into the scales' pieces as
+// Forward put it together, then every scale from the last is undone — its factored-out half put
+// back, its layers in reverse order (each coupling then its ActNorm), the squeeze — and then
+// Postprocess. The result is v ∈ (0, 256) up to the precision of the dtype.
 func Inverse(scope *model.Scope, a Arch, z *graph.Node) *graph.Node {
-	d := z.Shape().Dimensions
-	for k := a.Layers - 1; k >= 0; k-- {
-		ls := scope.In("layer_%d", k)
-		z = CouplingInverse(ls.In("coupling"), z, nn.CheckerboardMask(z.Graph(), z.DType(), d[1], d[2], k%2 == 1), a.Hidden)
-		z = nn.ActNormInverse(ls, z)
+	n := a.scales()
+	out := make([]*graph.Node, n)
+	for s := 1; s < n; s++ {
+		z = nn.Squeeze(z)
+		if s < n-1 {
+			z, out[s] = halves(z)
+		}
+	}
+	for s := n - 1; s >= 0; s-- {
+		if out[s] != nil {
+			z = graph.Concatenate([]*graph.Node{z, out[s]}, 3)
+		}
+		ss := a.scale(scope, s)
+		for k := a.Layers - 1; k >= 0; k-- {
+			ls := ss.In("layer_%d", k)
+			z = CouplingInverse(ls.In("coupling"), z, a.mask(z, s, k), a.Hidden)
+			z = nn.ActNormInverse(ls, z)
+		}
+		if s > 0 {
+			z = nn.Unsqueeze(z)
+		}
 	}
 	return Postprocess(z, a.Alpha)
 }
@@ -96,21 +171,23 @@ func actNorm(scope *model.Scope, x *graph.Node, init bool) (y, logDet *graph.Nod
 	return y, graph.MulScalar(graph.ReduceAllSum(logScale), float64(pixels))
 }
 
-// shiftScale is the conditioning network of an affine coupling: from the kept pixels x⊙m
-// (zero-padded by 1), Conv3×3 1→hidden, ReLU, Conv3×3 hidden→hidden, ReLU, Conv3×3 hidden→2 gives
-// (raw, t), and s = scale·tanh(raw) with one learned scalar scale per layer, starting at 1
-// (bounded log-scales keep exp(s) tame early in training). The last convolution starts at zero
-// (as Glow's, Kingma & Dhariwal 2018, §3.3), so every coupling starts as the identity. s and t
-// are returned multiplied by 1 − m: zero on the kept pixels, which the layer passes through.
-// x [B, H, W, 1], m [1, H, W, 1].
+// shiftScale is the conditioning network of an affine coupling: from the kept values x⊙m
+// (zero-padded by 1), Conv3×3 C→hidden, ReLU, Conv3×3 hidden→hidden, ReLU, Conv3×3 hidden→2C
+// gives (raw, t), and s = scale·tanh(raw) with one learned scalar scale per layer, starting at
+// 1 (bounded log-scales keep exp(s) tame early in training). The last convolution starts at
+// zero (as Glow's, Kingma & Dhariwal 2018, §3.3), so every coupling starts as the identity. s
+// and t are returned multiplied by 1 − m: zero on the kept values, which the layer passes
+// through. x [B, H, W, C], m broadcastable to it (a checkerboard or channel mask).
 func shiftScale(scope *model.Scope, x, m *graph.Node, hidden int) (s, t *graph.Node) {
+	c := x.Shape().Dimensions[3]
 	h := activation.Relu(nn.Conv2D(scope.In("c1"), graph.Mul(x, m), hidden, 3, 1, 1))
 	h = activation.Relu(nn.Conv2D(scope.In("c2"), h, hidden, 3, 1, 1))
-	h = nn.Conv2D(scope.In("c3").WithInitializer(initializer.Zero), h, 2, 3, 1, 1)
+	h = nn.Conv2D(scope.In("c3").WithInitializer(initializer.Zero), h, 2*c, 3, 1, 1)
 	scale := scope.VariableWithValue("scale", shapes.CastAsDType(1, x.DType())).NodeValue(x.Graph())
 	inv := graph.OneMinus(m)
-	s = graph.Mul(inv, graph.Mul(scale, graph.Tanh(graph.SliceAxis(h, 3, graph.AxisElem(0)))))
-	t = graph.Mul(inv, graph.SliceAxis(h, 3, graph.AxisElem(1)))
+	raw, shift := halves(h)
+	s = graph.Mul(inv, graph.Mul(scale, graph.Tanh(raw)))
+	t = graph.Mul(inv, shift)
 	return s, t
 }
 

@@ -1,10 +1,12 @@
 package nn
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/iagen-course/iagen/lib/nn/nntest"
 )
@@ -33,5 +35,38 @@ func TestCheckerboardMask(t *testing.T) {
 				t.Fatalf("inverted=%v: mask %v, want %v", tc.inverted, got, tc.want)
 			}
 		}
+	}
+}
+
+func TestChannelMask(t *testing.T) {
+	for inverted, want := range map[bool][]float64{false: {1, 1, 0, 0}, true: {0, 0, 1, 1}} {
+		out := graph.MustExecOnce(goBackend(t), func(g *graph.Graph) *graph.Node {
+			return ChannelMask(g, dtypes.Float32, 4, inverted)
+		})
+		if got := nntest.Float64s(out); out.Shape().Rank() != 4 || !slices.Equal(got, want) {
+			t.Errorf("inverted=%v: mask %v shaped %s, want %v shaped [1, 1, 1, 4]", inverted, got, out.Shape(), want)
+		}
+	}
+}
+
+// Squeeze puts each 2×2 block's pixels, row by row, in its channels; Unsqueeze undoes it.
+func TestSqueeze(t *testing.T) {
+	b := goBackend(t)
+	x := make([]float64, 16) // one 4×4 image: x[i, j] = 4i + j
+	for i := range x {
+		x[i] = float64(i)
+	}
+	out := graph.MustExecOnce(b, Squeeze, tensors.FromFlatDataAndDimensions(x, 1, 4, 4, 1))
+	want := []float64{0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15} // blocks (0,0), (0,1), (1,0), (1,1)
+	if got := nntest.Float64s(out); !slices.Equal(got, want) || !slices.Equal(out.Shape().Dimensions, []int{1, 2, 2, 4}) {
+		t.Errorf("Squeeze = %v shaped %s, want %v shaped [1, 2, 2, 4]", got, out.Shape(), want)
+	}
+	y := make([]float64, 2*4*6*3)
+	for i := range y {
+		y[i] = float64(i)
+	}
+	back := graph.MustExecOnce(b, func(x *graph.Node) *graph.Node { return Unsqueeze(Squeeze(x)) }, tensors.FromFlatDataAndDimensions(y, 2, 4, 6, 3))
+	if got := nntest.Float64s(back); !slices.Equal(got, y) {
+		t.Error("Unsqueeze(Squeeze(x)) ≠ x")
 	}
 }
