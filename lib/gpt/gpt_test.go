@@ -16,7 +16,6 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/iagen-course/iagen/lib/data"
-	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/train"
 	"github.com/iagen-course/iagen/lib/train/traintest"
 )
@@ -31,15 +30,7 @@ func tinyConfig() Config {
 }
 
 func newModel(t *testing.T, b compute.Backend, cfg Config, seed int64) *Model {
-	t.Helper()
-	m, err := NewWithConfig(family.Options{Backend: b, Profile: "ci", Seed: seed}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := train.Seed(m.store, seed); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return traintest.NewModel(t, NewWithConfig, b, cfg, seed)
 }
 
 func TestProfiles(t *testing.T) {

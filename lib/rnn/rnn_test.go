@@ -37,15 +37,7 @@ func tinyConfig(cell Cell) Config {
 }
 
 func newModel(t *testing.T, b compute.Backend, cfg Config, seed int64) *Model {
-	t.Helper()
-	m, err := NewWithConfig(family.Options{Backend: b, Profile: "ci", Seed: seed}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := train.Seed(m.store, seed); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return traintest.NewModel(t, NewWithConfig, b, cfg, seed)
 }
 
 func TestProfiles(t *testing.T) {

@@ -32,15 +32,7 @@ func tiny() Config {
 }
 
 func newModel(t *testing.T, b compute.Backend, cfg Config) *Model {
-	t.Helper()
-	m, err := NewWithConfig(family.Options{Backend: b, Profile: "ci", Seed: 7}, cfg)
-	if err == nil {
-		err = train.Seed(m.Store(), 7)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return traintest.NewModel(t, NewWithConfig, b, cfg, 7)
 }
 
 // Guided is (1 + w)·ε(z, c) − w·ε(z, ∅), computed elementwise on the host from the definition.

@@ -30,15 +30,7 @@ func tiny(arch string) Config {
 }
 
 func newModel(t *testing.T, b compute.Backend, cfg Config) *Model {
-	t.Helper()
-	m, err := NewWithConfig(family.Options{Backend: b, Profile: "ci", Seed: 7}, cfg)
-	if err == nil {
-		err = train.Seed(m.Store(), 7) // a test that steps the model itself gets the same weights every run
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return traintest.NewModel(t, NewWithConfig, b, cfg, 7)
 }
 
 func TestProfiles(t *testing.T) {

@@ -257,3 +257,18 @@ func GoBackend(t testing.TB) compute.Backend {
 	}
 	return b
 }
+
+// NewModel builds a family's model with build (its NewWithConfig) from cfg under the ci profile
+// on b, and seeds its store with seed: a test that steps the model itself gets the same weights
+// every run. It fails t at once if the model cannot be built.
+func NewModel[M interface{ Store() *model.Store }, C any](t testing.TB, build func(family.Options, C) (M, error), b compute.Backend, cfg C, seed int64) M {
+	t.Helper()
+	m, err := build(family.Options{Backend: b, Profile: "ci", Seed: seed}, cfg)
+	if err == nil {
+		err = train.Seed(m.Store(), seed)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
