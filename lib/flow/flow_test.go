@@ -120,7 +120,7 @@ func float64Flow(t *testing.T, a Arch, h, w int) (fwd, fwdNoInit, inv *model.Exe
 		return Inverse(scope.In(NetScope), a, z)
 	})
 	fwd.MustExec(dequantized(1, 5, h, w))
-	randomize(t, store, "/c3/", 0.3, 2*a.Couplings())
+	randomize(t, store, "/c3/", 0.3, 2*a.couplings())
 	return fwd, fwdNoInit, inv
 }
 

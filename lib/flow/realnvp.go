@@ -26,8 +26,8 @@ type Arch struct {
 // scales is the number of scales, 1 for a single-scale flow.
 func (a Arch) scales() int { return max(a.Scales, 1) }
 
-// Couplings is the number of affine coupling layers of the flow.
-func (a Arch) Couplings() int { return a.Layers * a.scales() }
+// couplings is the number of affine coupling layers of the flow.
+func (a Arch) couplings() int { return a.Layers * a.scales() }
 
 // scale returns the scope of scale s's layers ("layer_k" below it): the root at the first scale
 // (the single-scale flow's names), "scale_s" after it.
