@@ -240,7 +240,7 @@ func fill(r *Row, ms map[string]any) {
 	case "vae":
 		r.LikelihoodKind, r.Likelihood, r.LikelihoodUnit = Bound, num("test_nll_nats"), "nats/imagen (MNIST binarizado)"
 	case "diffusion":
-		r.LikelihoodKind, r.LikelihoodUnit = Bound, "no calculada (la pérdida ε no es una cota en nats)"
+		r.LikelihoodKind, r.LikelihoodUnit = Bound, "no calculada (la pérdida, de ε o de v, no es una cota en nats)"
 	case "flow":
 		r.LikelihoodKind, r.Likelihood, r.LikelihoodUnit = Exact, num("test_bits_per_dim"), "bits/dim"
 	case "gpt", "lstm":

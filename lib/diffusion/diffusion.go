@@ -62,9 +62,11 @@
 //
 // BENCH.md's U-Net as it is (0.51M parameters; attention costs little at 7×7), on XLA with its
 // native convolutions (nn.ParamNativeConv), trained 12,000 steps at batch 64 — about 13 epochs
-// — with Adam at 5e-4 after a 500-step warm-up (Ho et al. use 2e-4 on CIFAR-10; MNIST and a
-// small U-Net take a larger step), and sampled with an EMA of the weights at 0.999 (Ho et
-// al.'s 0.9999 averages over more steps than the run has). Narrower U-Nets step faster (16
+// — to predict v, with Adam at 1e-3 after a 500-step warm-up (Ho et al. use 2e-4 on CIFAR-10;
+// MNIST and a small U-Net take a larger step), and sampled with an EMA of the weights at 0.999
+// (Ho et al.'s 0.9999 averages over more steps than the run has). v rather than ε because its
+// loss weighs the noisiest steps, which decide the digit's shape, far more (above); README.md
+// compares the two runs. Narrower U-Nets step faster (16
 // base channels: 0.13M parameters, about 0.44× the CPU time per step; 24: 0.29M, 0.72×);
 // BENCH.md's keeps the small run's step the one that BENCH.md times. That step took about
 // 1 s of CPU time on xla:cpu on this project's 2-core machine (measured under load), so
@@ -90,9 +92,9 @@ import (
 )
 
 func init() {
-	family.Register(family.Family{Name: "diffusion", Title: "DDPM on MNIST (ε-prediction U-Net; DDPM and DDIM samplers)",
+	family.Register(family.Family{Name: "diffusion", Title: "DDPM on MNIST (U-Net predicting ε or v; DDPM and DDIM samplers)",
 		Generative: true, New: func(o family.Options) (family.Model, error) { return New(o) },
-		Curves: []family.Curve{{Name: "loss", Title: "pérdida ε (error cuadrático medio): entrenamiento y test", Keys: []string{"loss", "test_loss"}},
+		Curves: []family.Curve{{Name: "loss", Title: "pérdida (error cuadrático medio): la del entrenamiento (de ε o de v, según prediction) y la de ε en test", Keys: []string{"loss", "test_loss"}},
 			{Name: "fld", Title: "distancia de Fréchet de las muestras DDIM (10.000)", Keys: []string{"fld", "fld_real_baseline"}}}})
 }
 
