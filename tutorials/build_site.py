@@ -351,10 +351,17 @@ def audits_page() -> None:
     sections = [("german-credit/tables.md", "Tabla sintética: German Credit"),
                 ("gender-lstm/model-card.md", "Ficha del modelo: LSTM, género y ocupación"),
                 ("gender-gpt/model-card.md", "Ficha del modelo: Transformer, género y ocupación")]
-    # The amplification audits measured so far (iagen amplify <family>): one row and one section each.
+    # The image families' audits measured so far: the published `small` run's (iagen audit <family>) and
+    # the amplification experiment's (iagen amplify <family>), one row and one section each.
     for fam, title, trained in [("gan", "GAN", "la GAN entrenada"), ("vae", "VAE", "el VAE entrenado"),
                                 ("diffusion", "difusión", "el modelo de difusión entrenado"),
                                 ("flow", "flujo", "el flujo entrenado")]:
+        if os.path.exists(os.path.join(d, fam, "audit.json")):
+            with open(os.path.join(d, fam, "audit.json"), encoding="utf-8") as fh:
+                run = json.load(fh)["run"]["dir"]
+            out.append(f"| `{fam}/` | representación, copia y autenticidad de las muestras del modelo publicado en "
+                       f"`results/{fam}/small` | `bin/iagen audit {fam} --from {run} --out results/audit/{fam}` |")
+            sections.append((f"{fam}/model-card.md", f"Ficha del modelo: {title}"))
         rel = f"amplify-{fam}/amplification.json"
         if not os.path.exists(os.path.join(d, rel)):
             continue
