@@ -126,6 +126,7 @@ func (n *notebook) Update(s Status) {
 func (n *notebook) Finish(s Status) {
 	gonbui.UpdateHTML(n.id, "")
 	gonbui.DisplayHTML(ProgressHTML(s))
+	gonbui.Sync() // the last display of a training cell: it must not be left in the pipe (viz.Show)
 }
 
 // ProgressHTML renders a status as a small HTML block: bar, numbers and an SVG curve of the

@@ -426,4 +426,5 @@ func ShowChart(c *Chart) {
 		return
 	}
 	gonbui.DisplaySVG(string(svg))
+	gonbui.Sync()
 }

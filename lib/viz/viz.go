@@ -6,6 +6,10 @@
 // Charts are SVG, redrawn in place while a model trains (the harness's live progress). gonb's
 // interactive Plotly charts are not used: they load plotly.js from a CDN when the cell runs,
 // and everything here must work offline, in a classroom behind a firewall included.
+//
+// Every Show function returns once gonb has taken the display (gonbui.Sync): gonb reads
+// displays from a pipe on its own, and one still in the pipe when a cell's program exits is
+// lost, from the notebook and from its executed copy alike.
 package viz
 
 import (
@@ -112,6 +116,7 @@ func Show(img image.Image) {
 		if err := gonbui.DisplayImage(img); err != nil {
 			fmt.Println("viz.Show:", err)
 		}
+		gonbui.Sync()
 	}
 }
 
@@ -119,9 +124,20 @@ func Show(img image.Image) {
 func ShowHTML(h string) {
 	if gonbui.IsNotebook {
 		gonbui.DisplayHTML(h)
+		gonbui.Sync()
 		return
 	}
 	fmt.Println(stripTags(h))
+}
+
+// ShowMarkdown displays Markdown in the notebook cell, or prints it elsewhere.
+func ShowMarkdown(md string) {
+	if gonbui.IsNotebook {
+		gonbui.DisplayMarkdown(md)
+		gonbui.Sync()
+		return
+	}
+	fmt.Println(md)
 }
 
 // Table renders rows under a header as an HTML table; cells are escaped.

@@ -4,7 +4,8 @@
 
 Needs scripts/setup.sh to have run (venv, gonb, the "iagen" kernel): the kernel tests fail, and
 do not skip, when it has not. The fixtures under fixtures/ are: ok.ipynb (imports this
-checkout's lib/backend through the kernel; must pass) and one notebook per kind of failure in
+checkout's lib/backend through the kernel; must pass), displays.ipynb (forty quick cells that
+each display once through lib/viz; must keep every display) and one notebook per kind of failure in
 its cell 2 — a compile error, a panic, os.Exit(3) and a failing `!false` shell command. gonb
 reports the last one only as "exit status 1" on stderr, which nbclient alone does not notice.
 """
@@ -105,6 +106,18 @@ def test_ok_fixture_passes(tmp_path):
     assert stdout_of(cells[2]).split() == ["simd", "-buildvcs=false"]  # the kernel spec's env
 
 
+def test_quick_cells_keep_their_displays(tmp_path):
+    # A quick cell's program exits right after it displays; gonb reads displays from a pipe on
+    # its own, so lib/viz waits until it has each one (gonbui.Sync): else some are lost.
+    r = run("--out", str(tmp_path), os.path.join(FIXTURES, "displays.ipynb"))
+    assert r.returncode == 0, r.stdout
+    cells = [c for _, c in sorted(code_cells(str(tmp_path / "displays.ipynb")).items())][1:]
+    assert [len(c.outputs) for c in cells] == [1] * 40
+    for k, c in enumerate(cells):
+        data = c.outputs[0].get("data", {})
+        assert f"display {k}" in (data.get("text/html") or data.get("text/markdown") or ""), c.outputs
+
+
 @pytest.mark.parametrize("name, expect", [
     ("fail_compile", "compile error: Cell[2]: Line 2 ./main.go:11:13: undefined: notDeclaredAnywhere"),
     ("fail_panic", "panic: boom from the fixture"),
@@ -124,7 +137,7 @@ def test_failing_fixture_is_caught(tmp_path, name, expect):
 def test_folder_runs_every_notebook_and_counts(tmp_path):
     r = run(FIXTURES)
     assert r.returncode == 1, r.stdout
-    assert r.stdout.splitlines()[-1] == "nbtest: 1 passed, 4 failed", r.stdout
+    assert r.stdout.splitlines()[-1] == "nbtest: 2 passed, 4 failed", r.stdout
     for name in ("fail_compile", "fail_panic", "fail_exit", "fail_shell"):
         assert f"{name}.ipynb: cell 2: " in r.stdout
 
