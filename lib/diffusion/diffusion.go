@@ -64,9 +64,9 @@
 // native convolutions (nn.ParamNativeConv), trained 12,000 steps at batch 64 — about 13 epochs
 // — to predict v, with Adam at 1e-3 after a 500-step warm-up (Ho et al. use 2e-4 on CIFAR-10;
 // MNIST and a small U-Net take a larger step), and sampled with an EMA of the weights at 0.999
-// (Ho et al.'s 0.9999 averages over more steps than the run has). v rather than ε because its
-// loss weighs the noisiest steps, which decide the digit's shape, far more (above); README.md
-// compares the two runs. Narrower U-Nets step faster (16
+// (Ho et al.'s 0.9999 averages over more steps than the run has). v rather than ε: its loss
+// weighs the noisiest steps, which decide the digit's shape, far more (above); README.md compares
+// the run with the ε-prediction one at 5e-4 that it replaced (two changes at once). Narrower U-Nets step faster (16
 // base channels: 0.13M parameters, about 0.44× the CPU time per step; 24: 0.29M, 0.72×);
 // BENCH.md's keeps the small run's step the one that BENCH.md times. That step took about
 // 1 s of CPU time on xla:cpu on this project's 2-core machine (measured under load), so
