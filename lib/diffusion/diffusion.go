@@ -66,11 +66,11 @@
 // MNIST and a small U-Net take a larger step), and sampled with an EMA of the weights at 0.999
 // (Ho et al.'s 0.9999 averages over more steps than the run has). v rather than ε: its loss
 // weighs the noisiest steps, which decide the digit's shape, far more (above); README.md compares
-// the run with the ε-prediction one at 5e-4 that it replaced (two changes at once). Narrower U-Nets step faster (16
-// base channels: 0.13M parameters, about 0.44× the CPU time per step; 24: 0.29M, 0.72×);
-// BENCH.md's keeps the small run's step the one that BENCH.md times. That step took about
-// 1 s of CPU time on xla:cpu on this project's 2-core machine (measured under load), so
-// 12,000 steps are about 1 h 40 min on 2 cores; each evaluation (10,000 DDIM-50 samples,
+// the run with the ε-prediction one at 5e-4 that it replaced (two changes at once). Narrower
+// U-Nets step faster (16 base channels: 0.13M parameters, about 0.44× the CPU time per step; 24:
+// 0.29M, 0.72×); BENCH.md's keeps the small run's step the one that BENCH.md times. That step
+// took about 1 s of CPU time on xla:cpu on this project's 2-core machine (measured under load),
+// so 12,000 steps are about 1 h 40 min on 2 cores; each evaluation (10,000 DDIM-50 samples,
 // 500,000 U-Net passes) comes on top.
 package diffusion
 
