@@ -89,10 +89,11 @@ func (s Sampling) Check() error {
 //
 //   - ci: 2 couplings of 8 channels, batch 32, 150 steps at lr 1e-3 after a 20-step warm-up
 //     (seconds); test bits/dim on 500 test images, 200 samples scored;
-//   - small: BENCH.md's flow with a 200-step warm-up, a cosine decay of the learning rate
-//     to 5 % over 6,000 steps and gradients clipped to norm 10 (see the package documentation),
-//     meant for BENCH.md's "pass"
-//     (≤ 1.15 test bits/dim) within two hours on 2 CPU cores;
+//   - small: BENCH.md's flow made multi-scale — 3 scales of 4 couplings of 64 channels (see the
+//     package documentation: a cheaper step, and 1.369 test bits/dim against the single
+//     scale's 1.407 in the same 6,000 steps, with far better samples) — with a 200-step
+//     warm-up, a cosine decay of the learning rate to 5 % and gradients clipped to norm 10,
+//     meant for BENCH.md's "pass" (≤ 1.15 test bits/dim) within two hours on 2 CPU cores;
 //   - full: the same for 30,000 steps;
 //   - bench: BENCH.md exactly (8 couplings of 64 channels, α = 0.05, batch 64, Adam at 1e-3).
 func ProfileConfig(profile string) (Config, error) {
@@ -106,6 +107,7 @@ func ProfileConfig(profile string) (Config, error) {
 		return c, nil
 	case "small", "full":
 		c := bench
+		c.Scales, c.Layers = 3, 4
 		c.Warmup, c.Decay, c.MinLRFraction, c.ClipNorm = 200, "cosine", 0.05, 10
 		if profile == "full" {
 			c.Steps = 30000

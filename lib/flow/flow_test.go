@@ -46,8 +46,9 @@ func TestProfiles(t *testing.T) {
 	if !reflect.DeepEqual(b, want) {
 		t.Errorf("bench profile %+v, want BENCH.md's %+v", b, want)
 	}
-	if s, _ := ProfileConfig("small"); s.Arch != b.Arch || s.Batch != 64 || s.EvalTestImages != 10000 || s.Warmup == 0 || s.ClipNorm == 0 {
-		t.Errorf("small profile %+v: BENCH.md's flow with a warm-up and clipped gradients, scored on the whole test set", s)
+	multiScale := Arch{Layers: 4, Hidden: b.Hidden, Alpha: b.Alpha, Scales: 3}
+	if s, _ := ProfileConfig("small"); s.Arch != multiScale || s.Batch != 64 || s.EvalTestImages != 10000 || s.Warmup == 0 || s.ClipNorm == 0 {
+		t.Errorf("small profile %+v: BENCH.md's flow in 3 scales of 4 couplings, with a warm-up and clipped gradients, scored on the whole test set", s)
 	}
 	for _, c := range []struct {
 		change func(*Config)
