@@ -20,8 +20,8 @@
 //	L_G = E_z[softplus(−D(G(z)))] = BCE(D(G(z)), 1)
 //
 // One training step (BENCH.md) is one D update on a real and a fake batch (two forward passes
-// of D), then one G update that reuses the same z — the same fake batch — through the
-// just-updated D. Each player has its own Adam (lr 2e-4, β1 0.5, as DCGAN) with its own state
+// of D), then one G update that reuses the same fake batch through the just-updated D — one
+// execution, with G's forward pass computed once (step.go). Each player has its own Adam (lr 2e-4, β1 0.5, as DCGAN) with its own state
 // in the store, so both, and an exponential moving average of G's weights, are checkpointed.
 //
 // It registers itself as the family "gan":
@@ -52,13 +52,12 @@ func init() {
 			{Name: "fld", Title: "distancia de Fréchet de las muestras (10.000)", Keys: []string{"fld", "fld_real_baseline"}}}})
 }
 
-// Scopes of the store: G's variables, D's variables, the EMA copy of G (same names below
-// EMAScope), and the latent batch shared by the two halves of a step.
+// Scopes of the store: G's variables, D's variables and the EMA copy of G (same names below
+// EMAScope).
 const (
 	GenScope  = "gen"
 	DiscScope = "disc"
 	EMAScope  = "ema"
-	zBatchVar = "/z_batch"
 )
 
 // Model is a DCGAN being trained or used.
@@ -68,10 +67,10 @@ type Model struct {
 	store *model.Store
 	train *data.Images
 
-	discStep, genStep *train.Exec // the two halves of a training step
-	sampleExec        *train.Exec // z → images, with the EMA generator (or G itself without EMA)
-	sampleLiveExec    *train.Exec // z → images, with G itself
-	scorer            *imagegen.Scorer
+	step           *train.Exec // one training step: D's update, then G's (step.go)
+	sampleExec     *train.Exec // z → images, with the EMA generator (or G itself without EMA)
+	sampleLiveExec *train.Exec // z → images, with G itself
+	scorer         *imagegen.Scorer
 }
 
 // New builds the DCGAN of opts.Profile (with opts.Overrides) and loads MNIST from opts.DataDir.
@@ -97,38 +96,12 @@ func NewWithConfig(opts family.Options, cfg Config) (*Model, error) {
 		return optimizer.Adam().LearningRate(lr).Betas(cfg.Beta1, cfg.Beta2).Epsilon(1e-8).Scope(scope).Done()
 	}
 
-	// D half: one update of D on the real batch and a fresh fake batch G(z).
-	m.discStep, err = train.NewTrainExec(opts.Backend, m.store, adam("adam_disc", cfg.discLR()), DiscScope,
-		[]string{"d_loss", "d_real", "d_fake"}, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-			real := in[0]
-			g := real.Graph()
-			z := nn.StandardNormal(scope, g, shapes.Make(dtypes.Float32, cfg.Batch, cfg.Latent))
-			m.store.VariableWithShape(zBatchVar, z.Shape(), initializer.Zero).SetTrainable(false).SetNodeValue(z)
-			// G runs in training mode (batch statistics) as in PyTorch, but its running averages
-			// are left untouched here: they are updated once per step, by the G half.
-			fake := graph.StopGradient(m.Generator(scope.At(GenScope), z))
-			undoRunningStatUpdates(m.store, g, "/"+GenScope)
-			realLogits := m.Discriminator(scope.At(DiscScope), real)
-			fakeLogits := m.Discriminator(scope.At(DiscScope), fake)
-			train.SetLearningRate(scope.At(DiscScope), in[1])
-			return []*graph.Node{m.discObjective(realLogits, fakeLogits), meanSigmoid(realLogits), meanSigmoid(fakeLogits)}
-		})
-	if err != nil {
-		return nil, err
+	p := players{gen: m.Generator, disc: m.Discriminator, discLoss: m.discObjective, genLoss: m.genObjective,
+		discOpt: adam("adam_disc", cfg.discLR()), genOpt: adam("adam_gen", cfg.LearningRate)}
+	if cfg.EMADecay > 0 {
+		p.afterGen = m.updateEMA
 	}
-
-	// G half: one update of G through the just-updated D, on the same z; then the EMA of G.
-	m.genStep, err = train.NewTrainExec(opts.Backend, m.store, adam("adam_gen", cfg.LearningRate), GenScope,
-		[]string{"g_loss"}, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-			g := in[0].Graph()
-			z := m.store.VariableWithShape(zBatchVar, shapes.Make(dtypes.Float32, cfg.Batch, cfg.Latent), initializer.Zero).NodeValue(g)
-			fakeLogits := m.Discriminator(scope.At(DiscScope), m.Generator(scope.At(GenScope), z))
-			if cfg.EMADecay > 0 {
-				m.updateEMA(g)
-			}
-			train.SetLearningRate(scope.At(GenScope), in[0])
-			return []*graph.Node{m.genObjective(fakeLogits)}
-		})
+	m.step, err = newStep(opts.Backend, m.store, p, shapes.Make(dtypes.Float32, cfg.Batch, cfg.Latent), true)
 	if err != nil {
 		return nil, err
 	}
@@ -320,18 +293,6 @@ func GenLoss(fakeLogits *graph.Node) *graph.Node {
 // meanSigmoid is D's mean probability that its inputs are real.
 func meanSigmoid(logits *graph.Node) *graph.Node { return graph.ReduceAllMean(graph.Sigmoid(logits)) }
 
-// undoRunningStatUpdates puts back, in graph g, the values the non-trainable variables under
-// prefix (BatchNorm's running averages) had when g started: any update made to them in g so
-// far is dropped. A variable's value at the start of a graph is the graph parameter named by
-// its path.
-func undoRunningStatUpdates(store *model.Store, g *graph.Graph, prefix string) {
-	for v := range store.IterVariables() {
-		if !v.Trainable && hasPrefix(v.Path(), prefix+"/") && v.ChangedInGraph(g) {
-			v.SetNodeValue(g.GetParameterByName(v.Path()))
-		}
-	}
-}
-
 // updateEMA keeps the EMA copy of every variable of G (weights and BatchNorm running averages),
 // with train.UpdateEMA's warm-up. It reads G's weights at the start of the step (before this step's Adam
 // update: the average lags G by one step, which does not matter at d ≈ 0.999) and its running
@@ -367,15 +328,8 @@ func (m *Model) Store() *model.Store { return m.store }
 // set (pixels scaled to [-1, 1]) and a fake batch, then G on the same fake batch.
 func (m *Model) Step(step int) (train.Metrics, error) {
 	idx := data.BatchIndices(m.train.N, m.Batch, m.seed, step)
-	dm, err := m.discStep.Run(m.train.Float32(idx, -1, 1), float32(m.schedule(m.discLR()).At(step)))
-	if err != nil {
-		return nil, err
-	}
-	gm, err := m.genStep.Run(float32(m.schedule(m.LearningRate).At(step)))
-	if err != nil {
-		return nil, err
-	}
-	return train.Metrics{dm[0], gm[0], dm[1], dm[2]}, nil
+	return m.step.Run(m.train.Float32(idx, -1, 1), float32(m.schedule(m.discLR()).At(step)),
+		float32(m.schedule(m.LearningRate).At(step)))
 }
 
 // Info describes the model for manifests.

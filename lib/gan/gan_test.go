@@ -10,13 +10,18 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/initializer"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/iagen-course/iagen/lib/backend"
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/metrics"
+	"github.com/iagen-course/iagen/lib/nn"
 	"github.com/iagen-course/iagen/lib/train"
 	"github.com/iagen-course/iagen/lib/train/traintest"
 )
@@ -288,22 +293,21 @@ func changed(a, b []float32) bool {
 	return false
 }
 
-// TestEachHalfUpdatesItsPlayer checks, one half-step at a time, that gradients reach every
-// trainable variable of the player being updated (Adam moves a variable exactly when its
-// gradient is non-zero) and nothing of the other player; that G's BatchNorm running averages
-// move once per step (in the G half, as PyTorch's single G forward pass) while D's move in both
-// halves; and that the EMA copy follows G. With GenRefine, G's extra layers must be reached too.
-func TestEachHalfUpdatesItsPlayer(t *testing.T) {
+// TestStepUpdatesBothPlayers checks one training step: gradients reach every trainable
+// variable of both players (Adam moves a variable exactly when its gradient is non-zero),
+// both players' running averages move, and the EMA copy follows G — with GenRefine, G's extra
+// layers too. TestStepMatchesTwoHalves checks what each update computes.
+func TestStepUpdatesBothPlayers(t *testing.T) {
 	for _, refine := range []bool{false, true} {
 		t.Run(fmt.Sprintf("gen_refine=%v", refine), func(t *testing.T) {
 			cfg := tiny()
 			cfg.GenRefine = refine
-			eachHalfUpdatesItsPlayer(t, cfg)
+			stepUpdatesBothPlayers(t, cfg)
 		})
 	}
 }
 
-func eachHalfUpdatesItsPlayer(t *testing.T, cfg Config) {
+func stepUpdatesBothPlayers(t *testing.T, cfg Config) {
 	b := traintest.GoBackend(t)
 	m := newModel(t, b, cfg)
 	// The first step creates and initialises the variables.
@@ -311,46 +315,24 @@ func eachHalfUpdatesItsPlayer(t *testing.T, cfg Config) {
 		t.Fatal(err)
 	}
 	before := snapshot(m.store)
-	if _, err := m.discStep.Run(m.train.Float32(data.BatchIndices(m.train.N, m.Batch, 1, 1), -1, 1), float32(1)); err != nil {
-		t.Fatal(err)
-	}
-	mid := snapshot(m.store)
-	if _, err := m.genStep.Run(float32(1)); err != nil {
+	if _, err := m.Step(1); err != nil {
 		t.Fatal(err)
 	}
 	after := snapshot(m.store)
 	counts := map[string]int{}
 	for v := range m.store.IterVariables() {
 		p := v.Path()
-		dHalf, gHalf := changed(before[p], mid[p]), changed(mid[p], after[p])
 		switch {
 		case strings.Contains(p, "/adam_") || strings.Contains(p, "/optimizers/"): // optimizer state
-		case strings.HasPrefix(p, "/disc/") && v.Trainable:
-			counts["disc"]++
-			if !dHalf || gHalf {
-				t.Errorf("%s: changed in D half %v (want true), in G half %v (want false)", p, dHalf, gHalf)
-			}
-		case strings.HasPrefix(p, "/disc/"): // running averages: both halves run D in training mode
-			if !dHalf || !gHalf {
-				t.Errorf("%s: changed in D half %v, in G half %v (want both)", p, dHalf, gHalf)
-			}
-		case strings.HasPrefix(p, "/gen/") && v.Trainable:
-			counts["gen"]++
-			if dHalf || !gHalf {
-				t.Errorf("%s: changed in D half %v (want false), in G half %v (want true)", p, dHalf, gHalf)
-			}
-		case strings.HasPrefix(p, "/gen/"):
-			counts["gen_stats"]++
-			if dHalf || !gHalf {
-				t.Errorf("%s (running average): changed in D half %v (want false), in G half %v (want true)", p, dHalf, gHalf)
-			}
 		case strings.HasPrefix(p, "/ema/"):
 			counts["ema"]++
 			if v.Trainable {
 				t.Errorf("%s: the EMA copy must not be trainable", p)
 			}
-			if !gHalf {
-				t.Errorf("%s: EMA not updated by the G half", p)
+		case strings.HasPrefix(p, "/disc/") || strings.HasPrefix(p, "/gen/"):
+			counts[strings.Split(p, "/")[1]+map[bool]string{true: "", false: "_stats"}[v.Trainable]]++
+			if !changed(before[p], after[p]) {
+				t.Errorf("%s: not changed by a step", p)
 			}
 		}
 	}
@@ -360,8 +342,8 @@ func eachHalfUpdatesItsPlayer(t *testing.T, cfg Config) {
 	if cfg.GenRefine {
 		wantGen, wantStats = 14, 6
 	}
-	if counts["gen"] != wantGen || counts["disc"] != 8 || counts["gen_stats"] != wantStats || counts["ema"] != wantGen+wantStats {
-		t.Errorf("variable counts %v, want gen %d, disc 8, gen_stats %d, ema %d", counts, wantGen, wantStats, wantGen+wantStats)
+	if counts["gen"] != wantGen || counts["disc"] != 8 || counts["disc_stats"] != 2 || counts["gen_stats"] != wantStats || counts["ema"] != wantGen+wantStats {
+		t.Errorf("variable counts %v, want gen %d, disc 8, disc_stats 2, gen_stats %d, ema %d", counts, wantGen, wantStats, wantGen+wantStats)
 	}
 	// The EMA is θ_ema ← w·θ_ema + (1 − w)·θ with θ read before the G update and, at the
 	// second update (n = 1), w = min(0.9, 1/11) (the warm-up).
@@ -372,9 +354,9 @@ func eachHalfUpdatesItsPlayer(t *testing.T, cfg Config) {
 			continue
 		}
 		g := strings.TrimPrefix(p, "/ema")
-		theta := mid[g] // weights: before the G update
+		theta := before[g] // weights: before the G update
 		if !m.store.GetVariable(g).Trainable {
-			theta = after[g] // running averages: after the G half's forward pass
+			theta = after[g] // running averages: after the step's forward pass
 		}
 		for i := range after[p] {
 			want := w*float64(before[p][i]) + (1-w)*float64(theta[i])
@@ -391,6 +373,76 @@ func eachHalfUpdatesItsPlayer(t *testing.T, cfg Config) {
 	}
 	if n := train.TrainableParams(m.store); n != want {
 		t.Errorf("trainable parameters %d, want %d (G and D only: the EMA copy must not count)", n, want)
+	}
+}
+
+// TestStepMatchesTwoHalves checks the one-execution step against the same step written the
+// plain way, as two executions with their own gradients: D's update on the real batch and
+// G(z), then G's update through the just-updated D on the same z, kept in the store between
+// them, with G's running averages moved only by the second. After three steps from the same
+// initialisation every variable — both players, their Adam states, all running averages, the
+// EMA — agrees: G's gradient flows through D's new weights and not into them, and G's forward
+// pass is taken once.
+func TestStepMatchesTwoHalves(t *testing.T) {
+	b := traintest.GoBackend(t)
+	cfg := tiny()
+	cfg.GenRefine = true
+	m, ref := newModel(t, b, cfg), newModel(t, b, cfg)
+	const zVar = "/z_batch"
+	zShape := shapes.Make(dtypes.Float32, cfg.Batch, cfg.Latent)
+	adam := func(scope string) optimizer.Interface {
+		return optimizer.Adam().LearningRate(cfg.LearningRate).Betas(cfg.Beta1, cfg.Beta2).Epsilon(1e-8).Scope(scope).Done()
+	}
+	discHalf, err := train.NewTrainExec(b, ref.store, adam("adam_disc"), DiscScope, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+		g := in[0].Graph()
+		z := nn.StandardNormal(scope, g, zShape)
+		ref.store.VariableWithShape(zVar, zShape, initializer.Zero).SetTrainable(false).SetNodeValue(z)
+		fake := graph.StopGradient(ref.Generator(scope.At(GenScope), z))
+		for v := range ref.store.IterVariables() { // G's running averages: left to the G half
+			if !v.Trainable && strings.HasPrefix(v.Path(), "/gen/") && v.ChangedInGraph(g) {
+				v.SetNodeValue(g.GetParameterByName(v.Path()))
+			}
+		}
+		train.SetLearningRate(scope.At(DiscScope), in[1])
+		return []*graph.Node{ref.discObjective(ref.Discriminator(scope.At(DiscScope), in[0]), ref.Discriminator(scope.At(DiscScope), fake))}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	genHalf, err := train.NewTrainExec(b, ref.store, adam("adam_gen"), GenScope, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+		g := in[0].Graph()
+		z := ref.store.VariableWithShape(zVar, zShape, initializer.Zero).NodeValue(g)
+		fakeLogits := ref.Discriminator(scope.At(DiscScope), ref.Generator(scope.At(GenScope), z))
+		ref.updateEMA(g)
+		train.SetLearningRate(scope.At(GenScope), in[0])
+		return []*graph.Node{ref.genObjective(fakeLogits)}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr := float32(cfg.LearningRate)
+	for step := range 3 {
+		if _, err := m.Step(step); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := discHalf.Call(ref.train.Float32(data.BatchIndices(ref.train.N, ref.Batch, ref.seed, step), -1, 1), lr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := genHalf.Call(lr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, want := snapshot(m.store), snapshot(ref.store)
+	delete(want, zVar)
+	if len(got) != len(want) || len(got) < 40 {
+		t.Fatalf("%d variables in one store, %d in the other (want the same, ≥ 40)", len(got), len(want))
+	}
+	for p, w := range want {
+		for i := range w {
+			if d := math.Abs(float64(got[p][i] - w[i])); !(d <= 1e-5*math.Max(1, math.Abs(float64(w[i])))) {
+				t.Fatalf("%s[%d] = %v after one-execution steps, %v after two-execution steps", p, i, got[p][i], w[i])
+			}
+		}
 	}
 }
 

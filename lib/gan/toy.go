@@ -15,10 +15,8 @@ import (
 	"github.com/gomlx/gomlx/ml/layers"
 	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/initializer"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/iagen-course/iagen/lib/data"
-	"github.com/iagen-course/iagen/lib/nn"
 	"github.com/iagen-course/iagen/lib/train"
 )
 
@@ -58,8 +56,7 @@ type ToyModel struct {
 	seed   int64
 	dist   data.Toy2D
 	store  *model.Store
-	dStep  *train.Exec
-	gStep  *train.Exec
+	step   *train.Exec
 	sample *train.Exec
 }
 
@@ -81,25 +78,9 @@ func NewToy(b compute.Backend, cfg ToyConfig, seed int64) (*ToyModel, error) {
 	adam := func(scope string) optimizer.Interface {
 		return optimizer.Adam().LearningRate(cfg.LearningRate).Betas(cfg.Beta1, 0.999).Epsilon(1e-8).Scope(scope).Done()
 	}
-	n := cfg.Batch * cfg.Pack
-	zShape := shapes.Make(dtypes.Float32, n, cfg.Latent)
-	t.dStep, err = train.NewTrainExec(b, t.store, adam("adam_disc"), DiscScope, []string{"d_loss", "d_real", "d_fake"},
-		func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-			g := in[0].Graph()
-			z := nn.StandardNormal(scope, g, zShape)
-			t.store.VariableWithShape(zBatchVar, zShape, initializer.Zero).SetTrainable(false).SetNodeValue(z)
-			fake := graph.StopGradient(t.generator(scope.At(GenScope), z))
-			rl, fl := t.discriminator(scope.At(DiscScope), in[0]), t.discriminator(scope.At(DiscScope), fake)
-			return []*graph.Node{DiscLoss(rl, fl), meanSigmoid(rl), meanSigmoid(fl)}
-		})
-	if err != nil {
-		return nil, err
-	}
-	t.gStep, err = train.NewTrainExec(b, t.store, adam("adam_gen"), GenScope, []string{"g_loss"},
-		func(scope *model.Scope, in []*graph.Node) []*graph.Node {
-			z := t.store.VariableWithShape(zBatchVar, zShape, initializer.Zero).NodeValue(in[0].Graph())
-			return []*graph.Node{GenLoss(t.discriminator(scope.At(DiscScope), t.generator(scope.At(GenScope), z)))}
-		})
+	p := players{gen: t.generator, disc: t.discriminator, discLoss: DiscLoss, genLoss: GenLoss,
+		discOpt: adam("adam_disc"), genOpt: adam("adam_gen")}
+	t.step, err = newStep(b, t.store, p, shapes.Make(dtypes.Float32, cfg.Batch*cfg.Pack, cfg.Latent), false)
 	if err != nil {
 		return nil, err
 	}
@@ -135,15 +116,7 @@ func (t *ToyModel) Store() *model.Store { return t.store }
 // step) and as many fakes, then one G update on the same fakes.
 func (t *ToyModel) Step(step int) (train.Metrics, error) {
 	real := t.dist.Sample(t.Batch*t.Pack, t.seed*1_000_003+int64(step))
-	dm, err := t.dStep.Run(data.PointsTensor(real))
-	if err != nil {
-		return nil, err
-	}
-	gm, err := t.gStep.Run(float32(0)) // G reads all it needs from the store; a graph needs one input
-	if err != nil {
-		return nil, err
-	}
-	return train.Metrics{dm[0], gm[0], dm[1], dm[2]}, nil
+	return t.step.Run(data.PointsTensor(real))
 }
 
 // Points draws n points from the generator (latents from a PCG generator seeded by seed).

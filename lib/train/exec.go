@@ -40,6 +40,16 @@ func NewTrainExec(b compute.Backend, store *model.Store, opt optimizer.Interface
 	})
 }
 
+// NewStepExec compiles a training step that updates its variables itself: fn computes in
+// training mode and calls each optimizer's UpdateGraph — a GAN updates D, then G through the
+// updated D, in one execution instead of one per player.
+func NewStepExec(b compute.Backend, store *model.Store, names []string, fn GraphFn) (*Exec, error) {
+	return newExec(b, store, names, func(scope *model.Scope, g *graph.Graph, inputs []*graph.Node) []*graph.Node {
+		store.SetTraining(g, true)
+		return fn(scope, inputs)
+	})
+}
+
 // NewClippedTrainExec is NewTrainExec with the gradients clipped to global norm maxNorm
 // (nn.ClipByGlobalNorm; math.Inf(1) clips nothing) before opt — which must take gradients, as
 // GoMLX's Adam and SGD do — updates all trainable variables. The gradients' norm before
