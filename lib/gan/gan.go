@@ -30,6 +30,8 @@
 package gan
 
 import (
+	"strings"
+
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
@@ -303,7 +305,7 @@ func (m *Model) updateEMA(g *graph.Graph) {
 	// also under GenScope, are added to the graph only after this function).
 	var vars []*model.Variable
 	for v := range m.store.IterVariables() {
-		if hasPrefix(v.Path(), "/"+GenScope+"/") && v.InUseByGraph(g) {
+		if strings.HasPrefix(v.Path(), "/"+GenScope+"/") && v.InUseByGraph(g) {
 			vars = append(vars, v)
 		}
 	}
@@ -313,13 +315,11 @@ func (m *Model) updateEMA(g *graph.Graph) {
 // markNonTrainable flags every variable under prefix as not trainable (the EMA copy of G).
 func markNonTrainable(store *model.Store, prefix string) {
 	for v := range store.IterVariables() {
-		if hasPrefix(v.Path(), prefix) {
+		if strings.HasPrefix(v.Path(), prefix) {
 			v.SetTrainable(false)
 		}
 	}
 }
-
-func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 
 // Store holds both players' weights, their Adam states, G's EMA and the random-number state.
 func (m *Model) Store() *model.Store { return m.store }

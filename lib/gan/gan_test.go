@@ -236,7 +236,7 @@ func TestLRDecay(t *testing.T) {
 		after := snapshot(m.store)
 		moved := false
 		for v := range m.store.IterVariables() {
-			if v.Trainable && !hasPrefix(v.Path(), "/"+EMAScope+"/") {
+			if v.Trainable && !strings.HasPrefix(v.Path(), "/"+EMAScope+"/") {
 				moved = moved || changed(before[v.Path()], after[v.Path()])
 			}
 		}
