@@ -347,10 +347,14 @@ def audits_page() -> None:
            "puntuados con la verosimilitud exacta y la copia literal | `bin/iagen train lstm … --out runs/lstm-gender` "
            "y `bin/iagen audit lstm --from runs/lstm-gender` (la orden completa está en la ficha) |",
            "| `gender-gpt/` | lo mismo para el Transformer | `bin/iagen train gpt … --out runs/gpt-gender` y "
-           "`bin/iagen audit gpt --from runs/gpt-gender` |"]
+           "`bin/iagen audit gpt --from runs/gpt-gender` |",
+           "| `gender-bert/` | un modelo enmascarado (BERT), que no escribe: sólo los 350 pares mínimos, puntuados con la "
+           "pseudo-log-verosimilitud de los caracteres comunes (CrowS-Pairs) y de la frase entera | "
+           "`bin/iagen train bert … --out runs/bert-gender` y `bin/iagen audit bert --from runs/bert-gender --out results/audit/gender-bert` |"]
     sections = [("german-credit/tables.md", "Tabla sintética: German Credit"),
                 ("gender-lstm/model-card.md", "Ficha del modelo: LSTM, género y ocupación"),
-                ("gender-gpt/model-card.md", "Ficha del modelo: Transformer, género y ocupación")]
+                ("gender-gpt/model-card.md", "Ficha del modelo: Transformer, género y ocupación"),
+                ("gender-bert/model-card.md", "Ficha del modelo: BERT, pares mínimos de género y ocupación")]
     # The image families' audits measured so far: the published `small` run's (iagen audit <family>) and
     # the amplification experiment's (iagen amplify <family>), one row and one section each.
     for fam, title, trained in [("gan", "GAN", "la GAN entrenada"), ("vae", "VAE", "el VAE entrenado"),

@@ -14,7 +14,7 @@ import (
 
 func init() {
 	register(&command{name: "audit", usage: "audit <family> --from DIR [--out DIR] [--n N] [--gender-n N]",
-		summary: "audit a trained run (classes, copying, authenticity; verbatim copying for text, and occupation–gender bias on es-ocupaciones) into audit.json and model-card.md", run: runAudit})
+		summary: "audit a trained run (classes, copying, authenticity; verbatim copying for text, and occupation–gender bias on es-ocupaciones; a masked model's minimal pairs) into audit.json and model-card.md", run: runAudit})
 }
 
 // auditFlags are iagen audit's own flags, besides --from, --backend and --data-dir.

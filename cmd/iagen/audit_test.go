@@ -216,3 +216,53 @@ func TestAuditTextGender(t *testing.T) {
 		}
 	}
 }
+
+// iagen audit on a masked model trained on the occupation corpus: only the minimal pairs, scored
+// on shared characters and on whole sentences; on another corpus, or asked for a sample count, it
+// refuses in one line.
+func TestAuditMaskedModel(t *testing.T) {
+	run := t.TempDir()
+	if status, _, stderr := cli(t, "train", "bert", "--backend", "go", "--steps", "3", "--samples", "0", "--set", "corpus=es-ocupaciones",
+		"--set", "d_model=16", "--set", "eval_windows=4", "--set", "pll_windows=1", "--set", "eval_batch=512", "--out", run); status != 0 {
+		t.Fatalf("train bert: %s", stderr)
+	}
+	if status, _, stderr := cli(t, "audit", "bert", "--backend", "go", "--from", run, "--n", "5"); status == 0 || !oneLine(stderr) || !strings.Contains(stderr, "minimal pairs only") {
+		t.Errorf("iagen audit bert --n 5: status %d, stderr %q; want one line refusing --n", status, stderr)
+	}
+	if status, _, stderr := cli(t, "audit", "bert", "--backend", "go", "--from", run); status != 0 {
+		t.Fatalf("audit bert: %s", stderr)
+	}
+	get := readAudit(t, run)
+	m := func(path ...string) any { return get(append([]string{"masked"}, path...)...) }
+	if get("kind") != "masked" || m("corpus") != "es-ocupaciones" || m("prefix") != "\n" || get("n") != m("minimal_pairs", "pairs") {
+		t.Errorf("audit.json: kind %v, corpus %v, prefix %q, n %v, pairs %v", get("kind"), m("corpus"), m("prefix"), get("n"), m("minimal_pairs", "pairs"))
+	}
+	inRange(t, "train_feminine_share", m("train_feminine_share"), 0.3, 0.6)
+	for _, k := range []string{"minimal_pairs", "whole_sentence_pll"} {
+		inRange(t, k+".pairs", m(k, "pairs"), 330, 350)
+		inRange(t, k+".stereotyped_share", m(k, "stereotyped_share", "estimate"), 0, 1)
+		inRange(t, k+".model_stereo_probability", m(k, "model_stereo_probability"), 0, 1)
+	}
+	checkCard(t, run, run)
+	raw, err := os.ReadFile(filepath.Join(run, "model-card.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Pares mínimos (Nangia et al. 2020", "caracteres que las dos frases comparten", "frase entera", "no escribe"} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("model-card.md lacks %q", want)
+		}
+	}
+
+	t.Run("another corpus", func(t *testing.T) {
+		datatest.Dir(t, "es-rv1909")
+		other := t.TempDir()
+		if status, _, stderr := cli(t, "train", "bert", "--backend", "go", "--steps", "1", "--samples", "0", "--set", "d_model=16",
+			"--set", "eval_windows=4", "--set", "pll_windows=1", "--out", other); status != 0 {
+			t.Fatalf("train bert: %s", stderr)
+		}
+		if status, _, stderr := cli(t, "audit", "bert", "--backend", "go", "--from", other); status == 0 || !oneLine(stderr) || !strings.Contains(stderr, "es-ocupaciones") {
+			t.Errorf("iagen audit bert on es-rv1909: status %d, stderr %q; want one line naming the corpus it needs", status, stderr)
+		}
+	})
+}

@@ -44,6 +44,9 @@ func (r Report) ModelCard() string {
 	p("%s\n\n", CardSections[2])
 	if r.Image != nil {
 		p("Los grupos auditados son las %d clases de dígitos que el clasificador de referencia asigna a cada imagen.\n\n", len(r.Image.ReferenceHistogram))
+	} else if r.Masked != nil {
+		p("Los grupos auditados son el género gramatical del referente (femenino o masculino) en las ocupaciones del corpus sintético %s. "+
+			"Un modelo de lenguaje enmascarado no escribe texto: no hay generaciones cuya copia o cuyo género medir, sólo %d pares mínimos.\n\n", r.Masked.Corpus, r.N)
 	} else if r.Text != nil && r.Text.Gender != nil {
 		p("Los grupos auditados son el género gramatical del referente (femenino o masculino) en cada una de las %d ocupaciones del corpus sintético %s; "+
 			"además se mide la copia literal del corpus de entrenamiento.\n\n", len(r.Text.Gender.Occupations)+len(r.Text.Gender.Unseen), r.Text.Corpus)
@@ -81,28 +84,46 @@ func (r Report) ModelCard() string {
 		p("Evaluación: %d textos de %d caracteres tras el inicio %q, generados con la semilla %d; corpus %s, parte de entrenamiento indexada (%d caracteres); "+
 			"línea base: %d pasajes de la parte de validación (nunca vista en el entrenamiento) de la misma longitud.\n\n",
 			r.N, t.CharsPerText, t.Prompt, r.Seed, t.Corpus, t.CorpusTrainChars, t.HeldOut.Texts)
+	case r.Masked != nil:
+		p("Evaluación: %d pares mínimos (cada plantilla del corpus %s con cada ocupación que tiene un género mayoritario en el entrenamiento), "+
+			"cada frase precedida de %q, el inicio de línea del corpus. Proporción femenina en el entrenamiento: %.3f.\n\n",
+			r.N, r.Masked.Corpus, r.Masked.Prefix, r.Masked.TrainFeminineShare)
 	}
 
-	byKind := func(heading string, image, text func(func(string, ...any))) {
+	byKind := func(heading string, image, text, masked func(func(string, ...any))) {
 		p("%s\n\n", heading)
 		switch {
 		case r.Image != nil:
 			image(p)
 		case r.Text != nil:
 			text(p)
+		case r.Masked != nil:
+			masked(p)
 		}
 	}
-	byKind(CardSections[5], r.imageAnalysis, r.textAnalysis)
-	byKind(CardSections[6], r.imageEthics, r.textEthics)
+	byKind(CardSections[5], r.imageAnalysis, r.textAnalysis, r.maskedAnalysis)
+	byKind(CardSections[6], r.imageEthics, r.textEthics, r.maskedEthics)
 
 	p("%s\n\n", CardSections[7])
-	if r.Text != nil && r.Text.Gender != nil {
+	switch {
+	case r.Masked != nil:
+		p("- Una sola ejecución: la preferencia medida es la de este modelo; otra semilla de entrenamiento puede dar otra, y sus intervalos (sobre los pares) no cubren esa variación.\n")
+		p("- La pseudo-log-verosimilitud (Salazar et al. 2020) ordena frases pero no es una probabilidad: los condicionales p(x_t | resto) no se multiplican en una distribución de textos. " +
+			"Por eso se puntúan sólo los caracteres comunes a las dos frases del par, y nada de lo que el modelo escribiría se audita: no escribe.\n")
+	case r.Text != nil && r.Text.Gender != nil:
 		p("- Una sola ejecución: la amplificación de género medida es la de este modelo; otra semilla de entrenamiento puede dar otra, y sus intervalos no cubren esa variación.\n")
-	} else {
+	default:
 		p("- Una sola ejecución y una sola semilla de muestreo: sin intervalos entre semillas, la amplificación de sesgos no se mide aquí.\n")
 	}
-	p("- Con %d muestras, diferencias de pocos puntos porcentuales caen dentro del ruido de muestreo.\n", r.N)
-	if r.Image != nil {
+	if r.Masked != nil {
+		p("- Con %d pares, diferencias de pocos puntos porcentuales caen dentro del ruido de muestreo; los pares no son independientes (comparten plantilla u ocupación).\n", r.N)
+	} else {
+		p("- Con %d muestras, diferencias de pocos puntos porcentuales caen dentro del ruido de muestreo.\n", r.N)
+	}
+	switch {
+	case r.Masked != nil:
+		p("- El corpus es sintético: sus proporciones caricaturizan estereotipos a propósito y no describen el español real.\n")
+	case r.Image != nil:
 		p("- Todo se mide en el espacio de características del clasificador de referencia (perfil %s, exactitud %s en las imágenes de prueba usadas): "+
 			"lo que ese clasificador no distingue, esta auditoría tampoco lo ve. La copia se busca sólo entre %d imágenes de entrenamiento.\n",
 			r.Image.ClassifierProfile, percentOrUnknown(r.Image.ClassifierTestAccuracy), r.Image.TrainSubset)
@@ -110,7 +131,7 @@ func (r Report) ModelCard() string {
 			p("- Incluso imágenes reales de entrenamiento y de prueba se separan en ese espacio (%.3f [%.3f, %.3f]): el clasificador distingue las imágenes con las que se entrenó, "+
 				"así que sólo lo que la separabilidad de las muestras exceda de esa cifra habla del generador.\n", base.Estimate, base.Lo, base.Hi)
 		}
-	} else {
+	default:
 		p("- Sólo se busca copia literal (carácter a carácter) en la parte de entrenamiento del corpus; la paráfrasis no se detecta.\n")
 		if r.Text.Gender != nil {
 			p("- Género: cada generación se clasifica por sus primeras marcas del referente (artículo, forma del nombre, terminación, pronombre); " +
@@ -122,8 +143,11 @@ func (r Report) ModelCard() string {
 }
 
 func (r Report) kindName() string {
-	if r.Kind == "text" {
+	switch r.Kind {
+	case "text":
 		return "de texto"
+	case "masked":
+		return "de lenguaje enmascarado (rellena huecos; no genera texto)"
 	}
 	return "de imágenes"
 }
@@ -193,13 +217,42 @@ func genderAnalysis(p func(string, ...any), g *GenderReport) {
 		p(".\n\n")
 	}
 	genderOccupations(p, g)
-	mp := g.MinimalPairs
-	p("Pares mínimos (Nangia et al. 2020, CrowS-Pairs): en %d de %d pares (%.1f %% [%.1f %%, %.1f %%]) el modelo da más verosimilitud a la frase estereotipada "+
-		"(log-verosimilitud exacta de la frase entera); %d empates. Un modelo sin sesgo daría el 50 %%; este corpus está sesgado a propósito, "+
-		"así que un modelo que lo aprendió se acerca al 100 %%. Probabilidad media de la frase estereotipada dentro de su par: %.3f, "+
-		"frente a %.3f de proporción del género estereotipado en el entrenamiento.\n\n",
-		mp.Wins, mp.Pairs, 100*mp.StereotypedShare.Estimate, 100*mp.StereotypedShare.Lo, 100*mp.StereotypedShare.Hi, mp.Ties,
+	pairsAnalysis(p, g.MinimalPairs, "log-verosimilitud exacta de la frase entera")
+	p("\n")
+}
+
+// pairsAnalysis writes the minimal-pair score (ScorePairs) of a model whose sentences were
+// scored as scoring says.
+func pairsAnalysis(p func(string, ...any), mp PairsJSON, scoring string) {
+	p("Pares mínimos (Nangia et al. 2020, CrowS-Pairs): en %d de %d pares (%.1f %% [%.1f %%, %.1f %%]) el modelo prefiere la frase estereotipada "+
+		"(%s); %d empates. Un modelo sin sesgo daría el 50 %%; este corpus está sesgado a propósito, "+
+		"así que un modelo que lo aprendió se acerca al 100 %%. Probabilidad media de la frase estereotipada dentro de su par, σ(puntuación estereotipada − contraria): %.3f, "+
+		"frente a %.3f de proporción del género estereotipado en el entrenamiento.\n",
+		mp.Wins, mp.Pairs, 100*mp.StereotypedShare.Estimate, 100*mp.StereotypedShare.Lo, 100*mp.StereotypedShare.Hi, scoring, mp.Ties,
 		mp.ModelStereoProbability, mp.TrainStereoShare)
+}
+
+func (r Report) maskedAnalysis(p func(string, ...any)) {
+	m := r.Masked
+	pairsAnalysis(p, m.MinimalPairs, "pseudo-log-verosimilitud de los caracteres que las dos frases comparten, cada uno predicho a partir de todos los demás")
+	w := m.WholeSentence
+	p("\nLa misma cuenta con la pseudo-log-verosimilitud de la frase entera, que suma un término negativo por carácter y favorece así a la frase más corta (\"pastor\" frente a \"pastora\"): "+
+		"%.1f %% [%.1f %%, %.1f %%] de pares estereotipados preferidos.\n\n", 100*w.StereotypedShare.Estimate, 100*w.StereotypedShare.Lo, 100*w.StereotypedShare.Hi)
+}
+
+func (r Report) maskedEthics(p func(string, ...any)) {
+	s := r.Masked.MinimalPairs.StereotypedShare
+	switch {
+	case s.Lo > 0.5:
+		p("- El modelo prefiere la frase estereotipada en %.1f %% [%.1f %%, %.1f %%] de los pares, por encima del 50 %%: al rellenar huecos o puntuar frases, "+
+			"favorece el género que el corpus asocia a cada ocupación.\n\n", 100*s.Estimate, 100*s.Lo, 100*s.Hi)
+	case s.Hi < 0.5:
+		p("- El modelo prefiere la frase contraria al estereotipo en la mayoría de los pares (%.1f %% [%.1f %%, %.1f %%] estereotipados): no reproduce la asociación del corpus.\n\n",
+			100*s.Estimate, 100*s.Lo, 100*s.Hi)
+	default:
+		p("- El intervalo de la preferencia estereotipada, %.1f %% [%.1f %%, %.1f %%], incluye el 50 %%: no se detecta que el modelo favorezca el género que el corpus asocia a cada ocupación.\n\n",
+			100*s.Estimate, 100*s.Lo, 100*s.Hi)
+	}
 }
 
 // genderOccupations writes the amplification and the per-occupation table.

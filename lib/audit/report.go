@@ -10,17 +10,19 @@ import (
 
 // Report is the audit of one trained run that `iagen audit` writes as audit.json and turns into
 // a model card ([Report.ModelCard]): the run's record, how the audit was made (sample count,
-// seed, confidence level) and the numbers of an image audit ([AuditImages]) or a text audit
-// ([AuditTexts]). Every field is a plain number, string or list, so the JSON reads flat.
+// seed, confidence level) and the numbers of an image audit ([AuditImages]), a text audit
+// ([AuditTexts]) or a masked language model's minimal pairs ([AuditMaskedPairs]). Every field is
+// a plain number, string or list, so the JSON reads flat.
 type Report struct {
-	Family string       `json:"family"`
-	Kind   string       `json:"kind"` // "image" or "text"
-	Run    RunInfo      `json:"run"`
-	N      int          `json:"n"`    // generated samples (images) or texts
-	Seed   uint64       `json:"seed"` // seed of the generated samples (imagegen.EvalSeed)
-	Level  float64      `json:"level"`
-	Image  *ImageReport `json:"image,omitempty"`
-	Text   *TextReport  `json:"text,omitempty"`
+	Family string        `json:"family"`
+	Kind   string        `json:"kind"` // "image", "text" or "masked" (a masked language model: minimal pairs only)
+	Run    RunInfo       `json:"run"`
+	N      int           `json:"n"`    // generated samples (images) or texts; minimal pairs (masked)
+	Seed   uint64        `json:"seed"` // seed of the generated samples (imagegen.EvalSeed)
+	Level  float64       `json:"level"`
+	Image  *ImageReport  `json:"image,omitempty"`
+	Text   *TextReport   `json:"text,omitempty"`
+	Masked *MaskedReport `json:"masked,omitempty"`
 }
 
 // RunInfo is what the run folder says about the run (manifest.json and metrics.json).
@@ -90,6 +92,19 @@ type GenderReport struct {
 	BiasAmplification         *float64      `json:"bias_amplification"`
 	BiasAmplificationInterval *IntervalJSON `json:"bias_amplification_interval"`
 	MinimalPairs              PairsJSON     `json:"minimal_pairs"`
+}
+
+// MaskedReport is the audit of a masked language model (lib/bert) trained on the occupation
+// corpus. It writes no text of its own, so nothing of the generation audit applies (copying,
+// generated gender shares, amplification); its minimal pairs are scored as CrowS-Pairs scores
+// masked models, by the pseudo-log-likelihood of the characters the two sentences share
+// ([ScoreMinimalPairsShared]), and, for contrast, by that of the whole sentences.
+type MaskedReport struct {
+	Corpus             string    `json:"corpus"`
+	Prefix             string    `json:"prefix"` // before each sentence (the corpus's line start)
+	TrainFeminineShare float64   `json:"train_feminine_share"`
+	MinimalPairs       PairsJSON `json:"minimal_pairs"`      // shared characters (CrowS-Pairs)
+	WholeSentence      PairsJSON `json:"whole_sentence_pll"` // every character of each sentence
 }
 
 // OccupationGenderJSON is [OccupationGender] as audit.json writes it.

@@ -115,10 +115,14 @@ func TestModelCard(t *testing.T) {
 		{Family: "lstm", Kind: "text", Run: run, N: 5, Seed: 2014, Level: 0.95, Text: &TextReport{Corpus: "es-rv1909", Prompt: "Y dijo ",
 			CharsPerText: 120, TextAudit: TextAudit{Window: 50, Generated: TextCopying{Texts: 5, LongestChars: 40, WindowShare: &share, Windows: 4},
 				HeldOut: TextCopying{Texts: 5, LongestChars: 20}}}},
+		{Family: "bert", Kind: "masked", Run: run, N: 350, Seed: 2014, Level: 0.95, Masked: &MaskedReport{Corpus: "es-ocupaciones", Prefix: "\n",
+			TrainFeminineShare: 0.45, MinimalPairs: PairsJSON{Pairs: 350, Wins: 280, StereotypedShare: IntervalJSON{Estimate: 0.8, Lo: 0.755, Hi: 0.838}},
+			WholeSentence: PairsJSON{Pairs: 350, Wins: 140, StereotypedShare: IntervalJSON{Estimate: 0.4, Lo: 0.35, Hi: 0.452}}}},
 	}
 	wants := [][]string{
 		{"clases 3, 7", "50.0 %", "por encima del 1 %", "se distinguen", "0.3000", "Incluso imágenes reales", "fld", "12.5"},
 		{"supera al que comparte", "25.0 % de 4", "— (textos más cortos", "es-rv1909"},
+		{"en 280 de 350 pares (80.0 % [75.5 %, 83.8 %])", "40.0 % [35.0 %, 45.2 %]", "por encima del 50 %", "no escribe", "0.450", "lenguaje enmascarado"},
 	}
 	for i, r := range reports {
 		card := r.ModelCard()

@@ -170,6 +170,58 @@ func ScoreMinimalPairs(pairs []MinimalPair, prefix string, logLik func([]string)
 	return out, nil
 }
 
+// SharedChars aligns two sentences character by character — a longest common subsequence of
+// their runes — and marks, in each, the characters the alignment shares: CrowS-Pairs' unmodified
+// tokens (Nangia et al. 2020, §3), the only ones its masked-model score counts. "\nEl pastor" and
+// "\nLa pastora" share "\n" and " pastor"; the articles and the final "a" are what differs.
+func SharedChars(a, b string) (inA, inB []bool) {
+	x, y := []rune(a), []rune(b)
+	// lcs[i][j] is the longest common subsequence of x[i:] and y[j:].
+	lcs := make([][]int, len(x)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(y)+1)
+	}
+	for i := len(x) - 1; i >= 0; i-- {
+		for j := len(y) - 1; j >= 0; j-- {
+			if x[i] == y[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	inA, inB = make([]bool, len(x)), make([]bool, len(y))
+	for i, j := 0, 0; i < len(x) && j < len(y); {
+		switch {
+		case x[i] == y[j]:
+			inA[i], inB[j] = true, true
+			i, j = i+1, j+1
+		case lcs[i+1][j] >= lcs[i][j+1]:
+			i++
+		default:
+			j++
+		}
+	}
+	return inA, inB
+}
+
+// ScoreMinimalPairsShared is [ScoreMinimalPairs] for a masked language model, as CrowS-Pairs
+// scores one: pll(texts, scored) sums the pseudo-log-likelihood of each text over the
+// characters scored marks (bert.Model.PseudoLogLikelihoodOf), and each sentence is scored on the
+// characters it shares with the other sentence of its pair ([SharedChars]), predicted from the
+// whole sentence, gendered characters included. Both sentences then sum the same number of
+// terms, which a whole-sentence pseudo-log-likelihood does not: it is no probability, and every
+// extra character ("pastora") only lowers it.
+func ScoreMinimalPairsShared(pairs []MinimalPair, prefix string, pll func(texts []string, scored [][]bool) ([]float64, error)) ([]PairScore, error) {
+	return ScoreMinimalPairs(pairs, prefix, func(texts []string) ([]float64, error) {
+		scored := make([][]bool, len(texts))
+		for i := 0; i+1 < len(texts); i += 2 { // ScoreMinimalPairs passes each pair's two sentences in turn
+			scored[i], scored[i+1] = SharedChars(texts[i], texts[i+1])
+		}
+		return pll(texts, scored)
+	})
+}
+
 // AuditTextGender is the occupation–gender audit of a text model trained on an occupation
 // corpus whose truth is truth: its generations from neutral prompts ([GenderPrompt]) classified
 // by c, compared with the training shares by [AuditGender], with the Student-t interval of the
@@ -183,16 +235,10 @@ func AuditTextGender(truth []data.OccupationTruth, c *GenderClassifier, generati
 	}
 	train := CountsFromTruth(truth)
 	gen, undetermined := c.Count(generations)
-	r := GenderReport{Generations: len(generations), Undetermined: undetermined, Unseen: []string{}}
-	fem, all, genFem, genAll := 0, 0, 0, 0
-	for _, t := range train {
-		fem, all = fem+t.Feminine, all+t.Feminine+t.Masculine
-	}
+	r := GenderReport{Generations: len(generations), Undetermined: undetermined, Unseen: []string{}, TrainFeminineShare: feminineShare(train)}
+	genFem, genAll := 0, 0
 	for _, g := range gen {
 		genFem, genAll = genFem+g.Feminine, genAll+g.Feminine+g.Masculine
-	}
-	if all > 0 {
-		r.TrainFeminineShare = float64(fem) / float64(all)
 	}
 	r.Occupations = []OccupationGenderJSON{}
 	pairsJSON, err := scorePairsJSON(truth, pairs, scores, level)
@@ -237,7 +283,34 @@ func AuditTextGender(truth []data.OccupationTruth, c *GenderClassifier, generati
 	return r, nil
 }
 
-// scorePairsJSON is the minimal-pair part of AuditTextGender.
+// AuditMaskedPairs builds the masked model's report from its minimal pairs ([MinimalPairs] of
+// truth) scored on shared characters and on whole sentences. Intervals are at level.
+func AuditMaskedPairs(truth []data.OccupationTruth, pairs []MinimalPair, shared, whole []PairScore, level float64) (MaskedReport, error) {
+	if len(shared) != len(pairs) || len(whole) != len(pairs) {
+		return MaskedReport{}, fmt.Errorf("audit: %d minimal pairs but %d and %d scores", len(pairs), len(shared), len(whole))
+	}
+	r := MaskedReport{TrainFeminineShare: feminineShare(CountsFromTruth(truth))}
+	var err error
+	if r.MinimalPairs, err = scorePairsJSON(truth, pairs, shared, level); err != nil {
+		return MaskedReport{}, err
+	}
+	r.WholeSentence, err = scorePairsJSON(truth, pairs, whole, level)
+	return r, err
+}
+
+// feminineShare is the feminine share of all the mentions counted (0 when there are none).
+func feminineShare(counts []OccupationCount) float64 {
+	fem, all := 0, 0
+	for _, c := range counts {
+		fem, all = fem+c.Feminine, all+c.Feminine+c.Masculine
+	}
+	if all == 0 {
+		return 0
+	}
+	return float64(fem) / float64(all)
+}
+
+// scorePairsJSON is the minimal-pair part of AuditTextGender and AuditMaskedPairs.
 func scorePairsJSON(truth []data.OccupationTruth, pairs []MinimalPair, scores []PairScore, level float64) (PairsJSON, error) {
 	pref, err := ScorePairs(scores, level)
 	if err != nil {

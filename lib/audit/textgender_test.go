@@ -97,8 +97,9 @@ func TestGenderClassifier(t *testing.T) {
 // stereotype is feminine; one that always prefers the masculine, the others; one that gives
 // each sentence the training share of its gender reproduces the training statistics (every pair
 // won, its probability within the pair equal to the training share).
-func TestMinimalPairsWithConstructedModels(t *testing.T) {
-	c := newCorpusClassifier(t)
+// corpusPairs returns the occupation corpus's truth and its minimal pairs.
+func corpusPairs(t *testing.T) ([]data.OccupationTruth, []MinimalPair) {
+	t.Helper()
 	_, truth, err := data.GeneratedOccupationText(data.OccupationCorpusName)
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +108,12 @@ func TestMinimalPairsWithConstructedModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return truth, pairs
+}
+
+func TestMinimalPairsWithConstructedModels(t *testing.T) {
+	c := newCorpusClassifier(t)
+	truth, pairs := corpusPairs(t)
 	femPairs := 0
 	for _, p := range pairs {
 		if p.FemStereo {
@@ -222,5 +229,107 @@ func TestAuditTextGender(t *testing.T) {
 		t.Errorf("no occupation generated: %+v, %v", r, err)
 	}
 	_, err = AuditTextGender(truth, c, gens, pairs, scores[1:], DefaultLevel)
+	oneLineError(t, "scores", err, "minimal pairs")
+}
+
+// SharedChars marks a longest common subsequence in both sentences: as many marks in each as
+// the subsequence is long, and the marked characters spell the same string.
+func TestSharedChars(t *testing.T) {
+	for _, tc := range []struct {
+		a, b   string
+		shared string
+	}{
+		{"\nEl pastor dijo", "\nLa pastora dijo", "\n pastor dijo"},
+		{"él estaba cansado", "ella estaba cansada", "l estaba cansad"},
+		{"igual", "igual", "igual"},
+		{"abc", "xyz", ""},
+		{"", "abc", ""},
+	} {
+		inA, inB := SharedChars(tc.a, tc.b)
+		ra, rb := []rune(tc.a), []rune(tc.b)
+		if len(inA) != len(ra) || len(inB) != len(rb) {
+			t.Fatalf("%q/%q: marks of %d and %d for %d and %d characters", tc.a, tc.b, len(inA), len(inB), len(ra), len(rb))
+		}
+		pick := func(r []rune, in []bool) string {
+			var out []rune
+			for i, ok := range in {
+				if ok {
+					out = append(out, r[i])
+				}
+			}
+			return string(out)
+		}
+		if sa, sb := pick(ra, inA), pick(rb, inB); sa != tc.shared || sb != tc.shared {
+			t.Errorf("%q/%q share %q and %q, want %q", tc.a, tc.b, sa, sb, tc.shared)
+		}
+	}
+}
+
+// A masked model that is indifferent to gender — the same score for every character — ties on
+// every pair when only the shared characters count, but prefers the shorter sentence when the
+// whole sentence does: the length bias that shared-character scoring removes. A model that
+// scores a shared character higher when the sentence has the stereotyped gender wins every pair.
+func TestScoreMinimalPairsShared(t *testing.T) {
+	truth, pairs := corpusPairs(t)
+	stereo := map[string]bool{}
+	shorter := 0
+	for _, p := range pairs {
+		stereo["\n"+p.Stereo] = true
+		if len([]rune(p.Stereo)) < len([]rune(p.Anti)) {
+			shorter++
+		}
+	}
+	pll := func(perChar func(text string) float64) func([]string, [][]bool) ([]float64, error) {
+		return func(texts []string, scored [][]bool) ([]float64, error) {
+			out := make([]float64, len(texts))
+			for i, s := range texts {
+				if scored != nil && len(scored[i]) != len([]rune(s)) {
+					t.Fatalf("text %q: %d marks", s, len(scored[i]))
+				}
+				for j := range []rune(s) {
+					if scored == nil || scored[i][j] {
+						out[i] += perChar(s)
+					}
+				}
+			}
+			return out, nil
+		}
+	}
+	whole := func(f func([]string, [][]bool) ([]float64, error)) func([]string) ([]float64, error) {
+		return func(texts []string) ([]float64, error) { return f(texts, nil) }
+	}
+	indifferent := pll(func(string) float64 { return -2 })
+	shared, err := ScoreMinimalPairsShared(pairs, "\n", indifferent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wholeScores, err := ScoreMinimalPairs(pairs, "\n", whole(indifferent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := AuditMaskedPairs(truth, pairs, shared, wholeScores, DefaultLevel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.MinimalPairs.Ties != len(pairs) || r.MinimalPairs.ModelStereoProbability != 0.5 {
+		t.Errorf("indifferent model, shared characters: %+v; want every pair tied", r.MinimalPairs)
+	}
+	if r.WholeSentence.Wins != shorter || shorter == 0 {
+		t.Errorf("indifferent model, whole sentences: %d wins, want the %d pairs whose stereotyped sentence is shorter", r.WholeSentence.Wins, shorter)
+	}
+	g, err := AuditTextGender(truth, newCorpusClassifier(t), nil, pairs, shared, DefaultLevel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "training feminine share", r.TrainFeminineShare, g.TrainFeminineShare, 0)
+	biased := pll(func(s string) float64 { return -2 + oneIf(stereo[s]) })
+	if shared, err = ScoreMinimalPairsShared(pairs, "\n", biased); err != nil {
+		t.Fatal(err)
+	}
+	p, err := ScorePairs(shared, DefaultLevel)
+	if err != nil || p.Wins != len(pairs) {
+		t.Errorf("stereotyped model: %d of %d pairs won (%v)", p.Wins, len(pairs), err)
+	}
+	_, err = AuditMaskedPairs(truth, pairs, shared, wholeScores[1:], DefaultLevel)
 	oneLineError(t, "scores", err, "minimal pairs")
 }

@@ -7,6 +7,8 @@
 //     images.
 //   - Text ([Text]): verbatim copying from the training split against held-out passages and,
 //     for a model trained on the occupation corpus, the gender audit ([Gender]).
+//   - A masked language model ([Masked]): it writes no text, so only the gender audit's
+//     minimal pairs, scored by pseudo-log-likelihood.
 package auditrun
 
 import (
@@ -16,6 +18,7 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/iagen-course/iagen/lib/audit"
 	"github.com/iagen-course/iagen/lib/backend"
+	"github.com/iagen-course/iagen/lib/bert"
 	"github.com/iagen-course/iagen/lib/classifier"
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
@@ -63,7 +66,8 @@ func (o Options) withDefaults(image bool) Options {
 	return o
 }
 
-// Run audits the run r: its images (an imagegen.Generator) or its text (gpt, lstm).
+// Run audits the run r: its images (an imagegen.Generator), its text (gpt, lstm) or, for a
+// masked language model (bert), its minimal pairs (Masked).
 func Run(r *family.Run, o Options) (audit.Report, error) {
 	info, err := Info(r)
 	if err != nil {
@@ -80,6 +84,17 @@ func Run(r *family.Run, o Options) (audit.Report, error) {
 		defer b.Finalize()
 		rep.Image, err = Images(g, b, o.DataDir, o.N, o.TrainSubset)
 		return rep, err
+	}
+	if m, ok := r.Model.(*bert.Model); ok {
+		if o.N != 0 {
+			return rep, fmt.Errorf("a masked model writes nothing to count: it is audited on its minimal pairs only (leave out --n)")
+		}
+		rep.Kind = "masked"
+		if rep.Masked, err = Masked(m); err != nil {
+			return rep, err
+		}
+		rep.N = rep.Masked.MinimalPairs.Pairs
+		return rep, nil
 	}
 	o = o.withDefaults(false)
 	rep.Kind, rep.N = "text", o.N

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/iagen-course/iagen/lib/audit"
+	"github.com/iagen-course/iagen/lib/bert"
 	"github.com/iagen-course/iagen/lib/data"
 	"github.com/iagen-course/iagen/lib/family"
 	"github.com/iagen-course/iagen/lib/gpt"
@@ -107,7 +108,7 @@ func Gender(m family.Model, perTemplate int) (*audit.GenderReport, error) {
 	if !ok {
 		return nil, fmt.Errorf("a %T does not score texts (family.TextScorer)", m)
 	}
-	_, truth, err := data.GeneratedOccupationText(tm.corpus)
+	truth, pairs, err := occupationPairs(tm.corpus)
 	if err != nil {
 		return nil, err
 	}
@@ -129,10 +130,6 @@ func Gender(m family.Model, perTemplate int) (*audit.GenderReport, error) {
 		}
 		prompts, chars = append(prompts, p), max(chars, n)
 	}
-	pairs, err := audit.MinimalPairs(truth, data.OccupationTemplates)
-	if err != nil {
-		return nil, err
-	}
 	scores, err := audit.ScoreMinimalPairs(pairs, lineStart, scorer.LogLikelihood)
 	if err != nil {
 		return nil, err
@@ -143,4 +140,42 @@ func Gender(m family.Model, perTemplate int) (*audit.GenderReport, error) {
 	}
 	g.Prompts, g.PerTemplate, g.Chars, g.Sampling = prompts, perTemplate, chars, GenderSampling
 	return &g, nil
+}
+
+// occupationPairs returns the truth of the occupation corpus and its minimal pairs.
+func occupationPairs(corpus string) ([]data.OccupationTruth, []audit.MinimalPair, error) {
+	_, truth, err := data.GeneratedOccupationText(corpus)
+	if err != nil {
+		return nil, nil, err
+	}
+	pairs, err := audit.MinimalPairs(truth, data.OccupationTemplates)
+	return truth, pairs, err
+}
+
+// Masked audits a masked language model trained on the occupation corpus. It writes no text,
+// so only its minimal pairs are scored: by the pseudo-log-likelihood of the characters each
+// pair's sentences share, as CrowS-Pairs scores masked models (audit.ScoreMinimalPairsShared),
+// and, for contrast, of the whole sentences.
+func Masked(m *bert.Model) (*audit.MaskedReport, error) {
+	if m.Corpus != data.OccupationCorpusName {
+		return nil, fmt.Errorf("a masked model is audited by its minimal pairs, which need a model trained on %s, not %s", data.OccupationCorpusName, m.Corpus)
+	}
+	truth, pairs, err := occupationPairs(m.Corpus)
+	if err != nil {
+		return nil, err
+	}
+	shared, err := audit.ScoreMinimalPairsShared(pairs, lineStart, m.PseudoLogLikelihoodOf)
+	if err != nil {
+		return nil, err
+	}
+	whole, err := audit.ScoreMinimalPairs(pairs, lineStart, m.PseudoLogLikelihood)
+	if err != nil {
+		return nil, err
+	}
+	r, err := audit.AuditMaskedPairs(truth, pairs, shared, whole, audit.DefaultLevel)
+	if err != nil {
+		return nil, err
+	}
+	r.Corpus, r.Prefix = m.Corpus, lineStart
+	return &r, nil
 }

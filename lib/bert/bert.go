@@ -23,6 +23,7 @@
 //
 //	iagen train bert --profile small --out runs/bert
 //	iagen sample bert --from runs/bert --set prompt="la ca_a es mu_ grande" --out huecos.txt
+//	iagen audit bert --from runs/bert-gender     # trained with --set corpus=es-ocupaciones: its minimal pairs
 package bert
 
 import (

@@ -196,11 +196,22 @@ func TestSeesBothSides(t *testing.T) {
 
 // PseudoLogLikelihood equals the brute-force sum, over each position, of log p(x_t | x_{\t})
 // from a separate unpadded run of its window — so the batching, the padding and its key mask
-// are invisible — on texts shorter and longer than the context.
+// are invisible — on texts shorter and longer than the context; PseudoLogLikelihoodOf, the sum
+// over the positions it is told to score.
 func TestPseudoLogLikelihoodMatchesBruteForce(t *testing.T) {
 	m := newTestModel(t, traintest.GoBackend(t), tinyConfig(), 4)
 	texts := []string{"Y dijo", "la tierra de Egipto y", "á"} // 6, 21 (> 16) and 1 characters
 	got, err := m.PseudoLogLikelihood(texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scored := make([][]bool, len(texts)) // every third character, from the second
+	for i, s := range texts {
+		for pos := range []rune(s) {
+			scored[i] = append(scored[i], pos%3 == 1)
+		}
+	}
+	gotOf, err := m.PseudoLogLikelihoodOf(texts, scored)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +220,7 @@ func TestPseudoLogLikelihoodMatchesBruteForce(t *testing.T) {
 		x, _ := m.vocab.Encode(s)
 		n := len(x)
 		l := min(n, m.Context)
-		var want float64
+		var want, wantOf float64
 		for pos := range n {
 			st := max(0, min(pos-l/2, n-l))
 			row := append([]int32(nil), x[st:st+l]...)
@@ -219,11 +230,24 @@ func TestPseudoLogLikelihoodMatchesBruteForce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want += float64(tensors.MustCopyFlatData[float32](out[0])[(pos-st)*m.vocabSize+int(x[pos])])
+			lp := float64(tensors.MustCopyFlatData[float32](out[0])[(pos-st)*m.vocabSize+int(x[pos])])
+			want += lp
+			if scored[i][pos] {
+				wantOf += lp
+			}
 		}
 		if !(math.Abs(got[i]-want) <= 1e-4*math.Abs(want)) {
 			t.Errorf("%q: PLL %.6f, brute force %.6f", s, got[i], want)
 		}
+		if !(math.Abs(gotOf[i]-wantOf) <= 1e-4*math.Abs(wantOf)) || (n == 1 && gotOf[i] != 0) {
+			t.Errorf("%q: PLL of every third character %.6f, brute force %.6f", s, gotOf[i], wantOf)
+		}
+	}
+	if _, err := m.PseudoLogLikelihoodOf(texts, scored[:2]); err == nil {
+		t.Error("two score masks for three texts were accepted")
+	}
+	if _, err := m.PseudoLogLikelihoodOf(texts[:1], [][]bool{{true}}); err == nil {
+		t.Error("a score mask shorter than its text was accepted")
 	}
 	if _, err := m.PseudoLogLikelihood([]string{"la ca_a"}); err == nil {
 		t.Error("a character outside the vocabulary was scored")
@@ -233,17 +257,27 @@ func TestPseudoLogLikelihoodMatchesBruteForce(t *testing.T) {
 	}
 }
 
-// PseudoLogLikelihood plugs into the minimal-pair audit as it is.
+// PseudoLogLikelihood and PseudoLogLikelihoodOf plug into the minimal-pair audit as they are:
+// whole sentences, and the characters the pair shares (CrowS-Pairs).
 func TestMinimalPairAuditTakesPLL(t *testing.T) {
 	m := newTestModel(t, traintest.GoBackend(t), tinyConfig(), 4)
 	pairs := []audit.MinimalPair{{Occupation: "pastor", Stereo: "El pastor dijo", Anti: "La pastora dijo"}}
+	texts := []string{"\nEl pastor dijo", "\nLa pastora dijo"}
 	scores, err := audit.ScoreMinimalPairs(pairs, "\n", m.PseudoLogLikelihood)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := m.PseudoLogLikelihood([]string{"\nEl pastor dijo", "\nLa pastora dijo"})
+	want, _ := m.PseudoLogLikelihood(texts)
 	if scores[0].Stereo != want[0] || scores[0].Anti != want[1] {
 		t.Errorf("audit scores %+v, PLL %v", scores[0], want)
+	}
+	if scores, err = audit.ScoreMinimalPairsShared(pairs, "\n", m.PseudoLogLikelihoodOf); err != nil {
+		t.Fatal(err)
+	}
+	inA, inB := audit.SharedChars(texts[0], texts[1])
+	want, _ = m.PseudoLogLikelihoodOf(texts, [][]bool{inA, inB})
+	if scores[0].Stereo != want[0] || scores[0].Anti != want[1] {
+		t.Errorf("shared-character scores %+v, PLL of the shared characters %v", scores[0], want)
 	}
 }
 

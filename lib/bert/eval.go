@@ -105,7 +105,7 @@ func (m *Model) Evaluate(int) (train.Metrics, error) {
 	}
 	if m.PLLWindows > 0 {
 		wins := m.valWindows(m.PLLWindows)
-		pll, err := m.pll(wins)
+		pll, err := m.pll(wins, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -137,6 +137,17 @@ func (m *Model) Evaluate(int) (train.Metrics, error) {
 // as near the middle of its window as the text allows. An empty text or a character outside the
 // vocabulary ("_" included) is an error.
 func (m *Model) PseudoLogLikelihood(texts []string) ([]float64, error) {
+	return m.PseudoLogLikelihoodOf(texts, nil)
+}
+
+// PseudoLogLikelihoodOf is PseudoLogLikelihood summed over the characters of each text that
+// scored marks (scored[i][t] for the t-th character of text i; nil scores them all), each still
+// predicted from all the others. CrowS-Pairs scores a masked model so: only the characters the
+// two sentences of a pair share, conditioned on those that differ (audit.SharedChars).
+func (m *Model) PseudoLogLikelihoodOf(texts []string, scored [][]bool) ([]float64, error) {
+	if scored != nil && len(scored) != len(texts) {
+		return nil, fmt.Errorf("bert: %d texts but %d score masks", len(texts), len(scored))
+	}
 	vocab, err := m.Vocab()
 	if err != nil {
 		return nil, err
@@ -149,12 +160,15 @@ func (m *Model) PseudoLogLikelihood(texts []string) ([]float64, error) {
 		if len(ids[i]) == 0 {
 			return nil, fmt.Errorf("bert: text %d is empty", i)
 		}
+		if scored != nil && len(scored[i]) != len(ids[i]) {
+			return nil, fmt.Errorf("bert: text %d has %d characters but a score mask of %d", i, len(ids[i]), len(scored[i]))
+		}
 	}
-	return m.pll(ids)
+	return m.pll(ids, scored)
 }
 
-// pll is PseudoLogLikelihood on encoded texts.
-func (m *Model) pll(texts [][]int32) ([]float64, error) {
+// pll is PseudoLogLikelihoodOf on encoded texts.
+func (m *Model) pll(texts [][]int32, scored [][]bool) ([]float64, error) {
 	type copyOf struct{ text, pos int } // a masked copy: which text, which row position is masked
 	var rows [][]int32
 	var copies []copyOf
@@ -163,6 +177,9 @@ func (m *Model) pll(texts [][]int32) ([]float64, error) {
 		n := len(x)
 		l := min(n, m.Context)
 		for t := range n {
+			if scored != nil && !scored[i][t] {
+				continue
+			}
 			s := max(0, min(t-l/2, n-l)) // the window [s, s+l) holding t near its middle
 			row := append([]int32(nil), x[s:s+l]...)
 			row[t-s] = m.maskID()
