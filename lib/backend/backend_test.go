@@ -153,3 +153,17 @@ func TestModuleRootFromNestedFolder(t *testing.T) {
 		t.Errorf("moduleRootFrom(%s) = %q, want %q", bin, got, root)
 	}
 }
+
+func TestIsCPUPlugin(t *testing.T) {
+	for plugin, want := range map[string]bool{
+		"/v/lammps_jax_pjrt_cpu/pjrt_c_api_cpu_plugin.so":         true,
+		"/v/jax_plugins/xla_cpu/xla_cpu_plugin.so,shared_buffers": true,
+		"/v/fastatomstruct_xla_cpu/libpjrt_cpu.so":                true,
+		"/v/jax_plugins/xla_cuda13/xla_cuda_plugin.so":            false,
+		"/opt/cpu-tools/pjrt_c_api_cuda_plugin.so":                false, // the folder does not count
+	} {
+		if got := isCPUPlugin(plugin); got != want {
+			t.Errorf("isCPUPlugin(%q) = %v, want %v", plugin, got, want)
+		}
+	}
+}

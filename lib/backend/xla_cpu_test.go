@@ -118,3 +118,12 @@ func TestXLACPUGradientMatchesGo(t *testing.T) {
 		assertClose(t, name, got[i], want[i], 1e-6, 1e-4)
 	}
 }
+
+// The CPU plugin is built with backend.CPUDevices devices, not its default of 4, which would
+// also give it more Eigen threads than this machine has cores (see CPUDevices).
+func TestXLACPUDevices(t *testing.T) {
+	xla, _ := xlaCPU(t)
+	if n := xla.NumDevices(); n != backend.CPUDevices {
+		t.Errorf("xla:cpu has %d devices, want backend.CPUDevices = %d", n, backend.CPUDevices)
+	}
+}
