@@ -38,8 +38,12 @@ func (r Report) ModelCard() string {
 	p("- Orden de entrenamiento (manifest.json):\n\n```\n%s\n```\n\n", r.Run.Command)
 
 	p("%s\n\n", CardSections[1])
-	p("Modelo %s entrenado con la biblioteca iagen del curso de IA generativa, para estudiar cómo genera y cómo se audita. "+
-		"Las cifras de esta ficha describen sólo esta ejecución (una semilla) y no avalan ningún otro uso.\n\n", r.kindName())
+	what := "cómo genera"
+	if r.Masked != nil {
+		what = "qué aprende"
+	}
+	p("Modelo %s entrenado con la biblioteca iagen del curso de IA generativa, para estudiar %s y cómo se audita. "+
+		"Las cifras de esta ficha describen sólo esta ejecución (una semilla) y no avalan ningún otro uso.\n\n", r.kindName(), what)
 
 	p("%s\n\n", CardSections[2])
 	if r.Image != nil {

@@ -67,7 +67,7 @@ func (t Table) scored(name string) (Row, bool) {
 	return r, ok && r.Missing == "" && r.Image != nil && r.Image.FLD.Known()
 }
 
-// fldList is "gan 7.66 (2.3×), vae 117 (35×), …" for the evidence: each family's Fréchet
+// fldList is "gan 7.56 (2.3×), vae 117 (35×), …" for the evidence: each family's Fréchet
 // distance and its ratio to the real-vs-real baseline of the same sample count.
 func fldList(rows []Row) string {
 	var parts []string
