@@ -109,25 +109,17 @@ func (r Report) ModelCard() string {
 	byKind(CardSections[6], r.imageEthics, r.textEthics, r.maskedEthics)
 
 	p("%s\n\n", CardSections[7])
-	switch {
-	case r.Masked != nil:
-		p("- Una sola ejecución: la preferencia medida es la de este modelo; otra semilla de entrenamiento puede dar otra, y sus intervalos (sobre los pares) no cubren esa variación.\n")
-		p("- La pseudo-log-verosimilitud (Salazar et al. 2020) ordena frases pero no es una probabilidad: los condicionales p(x_t | resto) no se multiplican en una distribución de textos. " +
-			"Por eso se puntúan sólo los caracteres comunes a las dos frases del par, y nada de lo que el modelo escribiría se audita: no escribe.\n")
-	case r.Text != nil && r.Text.Gender != nil:
+	if r.Masked != nil {
+		r.maskedCaveats(p)
+		return b.String()
+	}
+	if r.Text != nil && r.Text.Gender != nil {
 		p("- Una sola ejecución: la amplificación de género medida es la de este modelo; otra semilla de entrenamiento puede dar otra, y sus intervalos no cubren esa variación.\n")
-	default:
+	} else {
 		p("- Una sola ejecución y una sola semilla de muestreo: sin intervalos entre semillas, la amplificación de sesgos no se mide aquí.\n")
 	}
-	if r.Masked != nil {
-		p("- Con %d pares, diferencias de pocos puntos porcentuales caen dentro del ruido de muestreo; los pares no son independientes (comparten plantilla u ocupación).\n", r.N)
-	} else {
-		p("- Con %d muestras, diferencias de pocos puntos porcentuales caen dentro del ruido de muestreo.\n", r.N)
-	}
-	switch {
-	case r.Masked != nil:
-		p("- El corpus es sintético: sus proporciones caricaturizan estereotipos a propósito y no describen el español real.\n")
-	case r.Image != nil:
+	p("- Con %d muestras, diferencias de pocos puntos porcentuales caen dentro del ruido de muestreo.\n", r.N)
+	if r.Image != nil {
 		p("- Todo se mide en el espacio de características del clasificador de referencia (perfil %s, exactitud %s en las imágenes de prueba usadas): "+
 			"lo que ese clasificador no distingue, esta auditoría tampoco lo ve. La copia se busca sólo entre %d imágenes de entrenamiento.\n",
 			r.Image.ClassifierProfile, percentOrUnknown(r.Image.ClassifierTestAccuracy), r.Image.TrainSubset)
@@ -135,7 +127,7 @@ func (r Report) ModelCard() string {
 			p("- Incluso imágenes reales de entrenamiento y de prueba se separan en ese espacio (%.3f [%.3f, %.3f]): el clasificador distingue las imágenes con las que se entrenó, "+
 				"así que sólo lo que la separabilidad de las muestras exceda de esa cifra habla del generador.\n", base.Estimate, base.Lo, base.Hi)
 		}
-	default:
+	} else {
 		p("- Sólo se busca copia literal (carácter a carácter) en la parte de entrenamiento del corpus; la paráfrasis no se detecta.\n")
 		if r.Text.Gender != nil {
 			p("- Género: cada generación se clasifica por sus primeras marcas del referente (artículo, forma del nombre, terminación, pronombre); " +
@@ -242,6 +234,14 @@ func (r Report) maskedAnalysis(p func(string, ...any)) {
 	w := m.WholeSentence
 	p("\nLa misma cuenta con la pseudo-log-verosimilitud de la frase entera, que suma un término negativo por carácter y favorece así a la frase más corta (\"pastor\" frente a \"pastora\"): "+
 		"%.1f %% [%.1f %%, %.1f %%] de pares estereotipados preferidos.\n\n", 100*w.StereotypedShare.Estimate, 100*w.StereotypedShare.Lo, 100*w.StereotypedShare.Hi)
+}
+
+func (r Report) maskedCaveats(p func(string, ...any)) {
+	p("- Una sola ejecución: la preferencia medida es la de este modelo; otra semilla de entrenamiento puede dar otra, y sus intervalos (sobre los pares) no cubren esa variación.\n")
+	p("- La pseudo-log-verosimilitud (Salazar et al. 2020) ordena frases pero no es una probabilidad: los condicionales p(x_t | resto) no se multiplican en una distribución de textos. " +
+		"Por eso se puntúan sólo los caracteres comunes a las dos frases del par, y nada de lo que el modelo escribiría se audita: no escribe.\n")
+	p("- Con %d pares, diferencias de pocos puntos porcentuales caen dentro del ruido de muestreo; los pares no son independientes (comparten plantilla u ocupación).\n", r.N)
+	p("- El corpus es sintético: sus proporciones caricaturizan estereotipos a propósito y no describen el español real.\n")
 }
 
 func (r Report) maskedEthics(p func(string, ...any)) {
