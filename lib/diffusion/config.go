@@ -26,7 +26,14 @@ type Config struct {
 	LearningRate float64 `json:"learning_rate"` // Adam, β = (0.9, 0.999), ε = 1e-8
 	// Warmup steps of linear learning-rate warm-up (Ho et al. 2020 use 5000); 0 in BENCH.md.
 	Warmup int `json:"warmup,omitempty"`
-	Steps  int `json:"steps"`
+	// Decay of the learning rate after the warm-up: "" (constant, Ho et al. 2020), "linear" or
+	// "cosine" (train.Schedule), reaching MinLRFraction·learning_rate at the last step.
+	Decay         string  `json:"decay,omitempty"`
+	MinLRFraction float64 `json:"min_lr_fraction,omitempty"`
+	Steps         int     `json:"steps"`
+	// MinSNRGamma γ > 0 weights each image's loss to min(SNR_t, γ) times its x̂_0 error
+	// (Hang et al. 2023; NoiseSchedule.MinSNRWeights); 0 leaves the loss of Prediction as it is.
+	MinSNRGamma float64 `json:"min_snr_gamma,omitempty"`
 	// Skew trains on a deliberately unbalanced MNIST (imagegen.Skew: the amplification audit).
 	Skew *imagegen.Skew `json:"skew,omitempty"`
 
@@ -123,11 +130,16 @@ func (c Config) Check() error {
 		return fmt.Errorf("diffusion: the linear schedule needs 0 < beta_start (%g) ≤ beta_end (%g) < 1", c.BetaStart, c.BetaEnd)
 	case c.Batch < 1 || c.Steps < 0 || c.Warmup < 0 || !(c.LearningRate > 0):
 		return fmt.Errorf("diffusion: batch (%d) must be ≥ 1, steps (%d) and warmup (%d) ≥ 0, learning_rate (%g) > 0", c.Batch, c.Steps, c.Warmup, c.LearningRate)
+	case c.MinSNRGamma < 0:
+		return fmt.Errorf("diffusion: min_snr_gamma %g must be ≥ 0 (0: no weighting)", c.MinSNRGamma)
 	case c.EMADecay < 0 || c.EMADecay >= 1:
 		return fmt.Errorf("diffusion: ema_decay %g must be in [0, 1)", c.EMADecay)
 	case c.SampleBatch < 1 || c.EvalSamples < 10 || c.EvalLossImages < 1 || c.StudySamples < 10:
 		return fmt.Errorf("diffusion: sample_batch (%d) and eval_loss_images (%d) must be ≥ 1, eval_samples (%d) and study_samples (%d) ≥ 10",
 			c.SampleBatch, c.EvalLossImages, c.EvalSamples, c.StudySamples)
+	}
+	if err := c.learningRate().Check(); err != nil {
+		return fmt.Errorf("diffusion: %w", err)
 	}
 	return c.Sampling.Check(c.Timesteps)
 }

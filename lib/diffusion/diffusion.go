@@ -303,21 +303,45 @@ func (s NoiseSchedule) SqrtTables() (sqrtAlphaBar, sqrtOneMinusAlphaBar []float6
 
 // epsErrors is the simplified objective per image (eq. 14): the mean over the pixels of
 // (ε − ε_θ(x_t, t))² with x_t = noised(x0, ε, t). x0, eps [B, 28, 28, 1], t [B] int32 → [B];
-// its mean over the batch is L_simple, the loss of Prediction "eps" and the test loss of both.
+// its mean over the batch is L_simple, the loss of Prediction "eps" and the test loss of both
+// predictions.
 func (m *Model) epsErrors(scope *model.Scope, x0, eps, t *graph.Node) *graph.Node {
 	epsHat := m.epsilon(scope, m.noised(x0, eps, t), t)
 	return graph.ReduceMean(graph.Square(graph.Sub(eps, epsHat)), 1, 2, 3)
 }
 
-// loss is the training objective: L_simple, or with Prediction "v" the mean of (v − v̂)²
-// (Salimans & Ho 2022, §4) — ε's error divided by ᾱ_t (ε − ε̂ = √ᾱ_t·(v̂ − v)), which weighs
-// the noisiest steps, where x̂_0 is decided, far more.
+// loss is the training objective: the mean squared error of the U-Net's output against its
+// Target — L_simple, or with Prediction "v" ‖v − v̂‖² (Salimans & Ho 2022, §4), ε's error
+// divided by ᾱ_t (ε − ε̂ = √ᾱ_t·(v̂ − v)), which weighs the noisiest steps, where x̂_0 is
+// decided, far more. With MinSNRGamma γ each image's error is weighted so that the loss is
+// min(SNR_t, γ)·‖x_0 − x̂_0‖² (MinSNRWeights).
 func (m *Model) loss(scope *model.Scope, x0, eps, t *graph.Node) *graph.Node {
-	if m.Prediction != "v" {
-		return graph.ReduceAllMean(m.epsErrors(scope, x0, eps, t))
-	}
 	out := nn.UNet(scope, m.UNetConfig, m.noised(x0, eps, t), t)
-	return graph.ReduceAllMean(graph.Square(graph.Sub(m.schedule.Target(m.Prediction, x0, eps, t), out)))
+	sq := graph.Square(graph.Sub(m.schedule.Target(m.Prediction, x0, eps, t), out))
+	if m.MinSNRGamma > 0 {
+		sq = graph.Mul(sq, Coefficient(m.schedule.MinSNRWeights(m.Prediction, m.MinSNRGamma), t))
+	}
+	return graph.ReduceAllMean(sq)
+}
+
+// MinSNRWeights returns, for each time step, the weight of a squared error of prediction p
+// (Config.Prediction) that turns it into min(SNR_t, γ) times the squared error of the x̂_0 it
+// implies, SNR_t = ᾱ_t/(1 − ᾱ_t): the Min-SNR-γ weighting (Hang et al. 2023, "Efficient
+// Diffusion Training via Min-SNR Weighting Strategy", eq. 8 and Table 1; γ = 5 there). An
+// ε error is SNR_t times its x̂_0 error and a v error SNR_t + 1 times, so the weights are
+// min(SNR_t, γ)/SNR_t and min(SNR_t, γ)/(SNR_t + 1): the easy, nearly clean steps stop
+// dominating, and the noisiest keep ε's small weight.
+func (s NoiseSchedule) MinSNRWeights(p string, gamma float64) []float64 {
+	w := make([]float64, len(s.AlphaBar))
+	for t, ab := range s.AlphaBar {
+		snr := ab / (1 - ab)
+		if p == "v" {
+			w[t] = min(snr, gamma) / (snr + 1)
+		} else {
+			w[t] = min(snr, gamma) / snr
+		}
+	}
+	return w
 }
 
 // updateEMA keeps the EMA copy of the U-Net's weights (train.UpdateEMA, with its warm-up),
@@ -340,9 +364,10 @@ func UpdateNetEMA(store *model.Store, g *graph.Graph, decay float64) {
 // Store holds the U-Net's weights, Adam's state, the EMA and the random-number state.
 func (m *Model) Store() *model.Store { return m.store }
 
-// learningRate is the schedule of the configuration: constant after the warm-up.
+// learningRate is the schedule of the configuration: a warm-up, then constant or decaying to
+// MinLRFraction of the rate at the last step.
 func (c Config) learningRate() train.Schedule {
-	return train.Schedule{LearningRate: c.LearningRate, Warmup: c.Warmup}
+	return train.Schedule{LearningRate: c.LearningRate, Warmup: c.Warmup, Decay: c.Decay, DecaySteps: c.Steps, MinFraction: c.MinLRFraction}
 }
 
 // Step runs training step number step on batch number step of the shuffled training set

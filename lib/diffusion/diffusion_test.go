@@ -619,3 +619,82 @@ func TestVPredictionTrains(t *testing.T) {
 		t.Error("prediction x0 accepted")
 	}
 }
+
+// TestMinSNRLoss: with min_snr_gamma the training loss of either prediction equals
+// min(SNR_t, γ)·‖x_0 − x̂_0‖² averaged over the batch, computed here from the network's ε̂
+// (x̂_0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t, SNR_t = ᾱ_t/(1 − ᾱ_t)); γ = 10 clips t = 0 and 7 of the
+// tiny schedule (SNR > γ) and leaves t = 19.
+func TestMinSNRLoss(t *testing.T) {
+	b := traintest.GoBackend(t)
+	const batch, gamma = 3, 10.0
+	x0, eps := randomImages(3, batch)
+	ts := []int32{0, 7, 19}
+	tensor := func(v []float32) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(v, batch, 28, 28, 1) }
+	for _, p := range []string{"eps", "v"} {
+		cfg := tiny()
+		cfg.Prediction, cfg.MinSNRGamma = p, gamma
+		m := newModel(t, b, cfg)
+		var out [2]*tensors.Tensor
+		for k, f := range []func(*model.Scope, []*graph.Node) *graph.Node{
+			func(net *model.Scope, in []*graph.Node) *graph.Node { return m.loss(net, in[0], in[1], in[2]) },
+			func(net *model.Scope, in []*graph.Node) *graph.Node {
+				return m.epsilon(net, m.noised(in[0], in[1], in[2]), in[2])
+			},
+		} {
+			exec, err := train.NewEvalExec(b, m.store, nil, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
+				return []*graph.Node{f(m.net(scope, false), in)}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := exec.Call(tensor(x0), tensor(eps), ts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[k] = res[0]
+		}
+		got, epsHat := tensors.ToScalar[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+		var want float64
+		clipped := 0
+		for i, step := range ts {
+			ab := m.schedule.AlphaBar[step]
+			snr := ab / (1 - ab)
+			if snr > gamma {
+				clipped++
+			}
+			for j := i * imageSize; j < (i+1)*imageSize; j++ {
+				xt := math.Sqrt(ab)*float64(x0[j]) + math.Sqrt(1-ab)*float64(eps[j])
+				d := (xt-math.Sqrt(1-ab)*float64(epsHat[j]))/math.Sqrt(ab) - float64(x0[j])
+				want += min(snr, gamma) * d * d / (batch * imageSize)
+			}
+		}
+		if clipped != 2 {
+			t.Fatalf("%s: γ clips %d of the time steps, want 2 (the test's premise)", p, clipped)
+		}
+		if !near(float64(got), want, 1e-4) {
+			t.Errorf("%s: Min-SNR loss %v, computed here %v", p, got, want)
+		}
+	}
+	cfg := tiny()
+	cfg.MinSNRGamma = -1
+	if cfg.Check() == nil {
+		t.Error("min_snr_gamma −1 accepted")
+	}
+}
+
+// The learning rate decays to MinLRFraction at the last step, and an unknown decay is refused.
+func TestLearningRateDecay(t *testing.T) {
+	cfg := tiny()
+	cfg.Warmup, cfg.Steps, cfg.Decay, cfg.MinLRFraction = 2, 10, "cosine", 0.1
+	s := cfg.learningRate()
+	if got := s.At(1); !near(got, cfg.LearningRate, 1e-12) {
+		t.Errorf("end of the warm-up: lr %g, want %g", got, cfg.LearningRate)
+	}
+	if got := s.At(cfg.Steps); !near(got, 0.1*cfg.LearningRate, 1e-12) {
+		t.Errorf("last step: lr %g, want %g", got, 0.1*cfg.LearningRate)
+	}
+	cfg.Decay = "step"
+	if err := cfg.Check(); err == nil || !strings.Contains(err.Error(), "decay") {
+		t.Errorf("decay \"step\": %v", err)
+	}
+}
