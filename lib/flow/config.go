@@ -121,11 +121,7 @@ func ProfileConfig(profile string) (Config, error) {
 
 // schedule is the learning rate of the configuration (train.Schedule).
 func (c Config) schedule() train.Schedule {
-	s := train.Schedule{LearningRate: c.LearningRate, Warmup: c.Warmup, Decay: c.Decay, MinFraction: c.MinLRFraction}
-	if c.Decay != "" {
-		s.DecaySteps = c.Steps
-	}
-	return s
+	return train.Schedule{LearningRate: c.LearningRate, Warmup: c.Warmup, Decay: c.Decay, DecaySteps: c.Steps, MinFraction: c.MinLRFraction}
 }
 
 // Check reports the first thing wrong with c.
