@@ -25,6 +25,8 @@ ARG BASE_IMAGE=debian:bookworm-20250520-slim
 
 # ---------------------------------------------------------------------------------------------
 FROM ${BASE_IMAGE} AS build
+# Marks the build stage's untagged images, so that tests/docker/run.sh can reclaim old ones.
+LABEL io.iagen.stage="build"
 ARG VARIANT=cpu
 ARG GO_VERSION=1.26.8
 ARG GO_TOOLCHAIN_SHA256=30c2b1bf7dcc88d3eb0a1364e47ddd9128edb3110a30e8a0ef61cd5856b31de7

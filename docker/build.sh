@@ -5,23 +5,26 @@
 # certificates added to this machine (/usr/local/share/ca-certificates), which are used in the
 # build stage only and never reach the final image. Builds and runs with the host network.
 #
-#   docker/build.sh [--variant cpu|gpu] [--base IMAGE] [--tag TAG] [--context DIR] [-- extra docker build args]
+#   docker/build.sh [--variant cpu|gpu] [--base IMAGE] [--tag TAG] [--context DIR] [--no-commit-tag]
+#                   [-- extra docker build args]
 #
 # Default tag: iagen-notebook:VARIANT, and iagen-notebook:VARIANT-COMMIT when the checkout has no
-# uncommitted changes to tracked files. Default base: the Dockerfile's pinned one. Environment:
+# uncommitted changes to tracked files (--no-commit-tag leaves it out: a test build that would
+# otherwise keep one multi-GB image per commit). Default base: the Dockerfile's pinned one. Environment:
 # DOCKER (default docker), GOPROXY/GOSUMDB (default: `go env`'s, else Go's public defaults are
 # needed and must be given), PIP_INDEX_URL.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DOCKER=${DOCKER:-docker}
-variant=cpu base="" tag="" context=$ROOT
+variant=cpu base="" tag="" context=$ROOT commit_tag=1
 while (($#)); do
 	case $1 in
 	--variant) variant=$2; shift 2 ;;
 	--base) base=$2; shift 2 ;;
 	--tag) tag=$2; shift 2 ;;
 	--context) context=$2; shift 2 ;;
+	--no-commit-tag) commit_tag=0; shift ;;
 	--) shift; break ;;
 	*) echo "build.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -29,7 +32,7 @@ done
 tag=${tag:-iagen-notebook:$variant}
 # A second, immutable tag for deployments (docker/values.yaml): the commit the image is built from.
 commit=$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || true)
-[[ -n $commit && -z $(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null) ]] || commit=""
+[[ $commit_tag == 1 && -n $commit && -z $(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null) ]] || commit=""
 
 goproxy=${GOPROXY:-$(go env GOPROXY 2>/dev/null || true)}
 gosumdb=${GOSUMDB:-$(go env GOSUMDB 2>/dev/null || true)}

@@ -3,7 +3,8 @@
 #
 #   1. starts dockerd when no engine answers (and stops it at the end, by its process id);
 #   2. builds the base image (debootstrap + docker import: no container registry is needed) and
-#      the image (docker/build.sh), and reports their build times and the image's size;
+#      the image (docker/build.sh, no per-commit tag), and reports their build times and the
+#      image's size; before and after, reclaims what earlier builds left (see reclaim below);
 #   3. installs JupyterHub and DockerSpawner (tests/docker/requirements-hub.txt) in a venv of
 #      their own and configurable-http-proxy (npm, pinned) in a cache folder;
 #   4. runs tests/docker/test_image.py (pytest, the project's .venv): the image alone, with an
@@ -13,10 +14,11 @@
 # (said in one line: "test-docker: SKIPPED: <why>"; make test-docker and .ci/run report the skip).
 #
 # Environment: DOCKER (default docker), IAGEN_DOCKER_IMAGE (default iagen-notebook:cpu),
-# IAGEN_DOCKER_BASE (default iagen-base:bookworm, made when missing), IAGEN_DOCKER_CACHE (default
-# ~/.cache/iagen-docker-test: the hub's venv and the proxy), IAGEN_DOCKER_NO_BUILD=1 tests the
-# image as it is, IAGEN_DOCKER_CONTEXT (build context; default the checkout), PYTEST_ARGS (extra
-# pytest arguments).
+# IAGEN_DOCKER_BASE (default iagen-base:bookworm, made when missing), IAGEN_DOCKER_MIN_FREE_GB
+# (default 25: below it the build stage's cache goes too; the build needs about 12),
+# IAGEN_DOCKER_CACHE (default ~/.cache/iagen-docker-test: the hub's venv and the proxy),
+# IAGEN_DOCKER_NO_BUILD=1 tests the image as it is, IAGEN_DOCKER_CONTEXT (build context; default
+# the checkout), PYTEST_ARGS (extra pytest arguments).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -68,20 +70,36 @@ fi
 say "engine: Docker $("$DOCKER" version -f '{{.Server.Version}}' 2>/dev/null)"
 
 # --- 2. base and image -----------------------------------------------------------------------
+# Every rebuild leaves the previous image untagged; those go at once. The build stage's untagged
+# images are the next build's cache: they go only when the engine's disk runs low.
+root=$("$DOCKER" info -f '{{.DockerRootDir}}')
+free_gb() { df -Pk "$root" | awk 'NR == 2 { printf "%d", $4 / 1048576 }'; }
+reclaim() {
+	"$DOCKER" image prune -f --filter label=org.opencontainers.image.title=iagen-notebook >/dev/null
+	if (($(free_gb) < ${IAGEN_DOCKER_MIN_FREE_GB:-25})); then
+		say "$(free_gb) GB free in $root: removing the build stage's cache"
+		"$DOCKER" image prune -f --filter label=io.iagen.stage=build >/dev/null
+		"$DOCKER" builder prune -f >/dev/null 2>&1 || true
+	fi
+	say "$(free_gb) GB free in $root"
+}
 if [[ ${IAGEN_DOCKER_NO_BUILD:-} != 1 ]]; then
+	reclaim
+	(($(free_gb) >= 12)) || { say "FAILED: $(free_gb) GB free in $root, and the build needs about 12"; exit 1; }
 	t=$SECONDS
 	bash docker/make-base.sh "$BASE" >/dev/null
 	base_s=$((SECONDS - t))
 	t=$SECONDS
 	log=$(mktemp /tmp/iagen-docker-build.XXXXXX.log)
 	say "building $IMAGE on $BASE (log $log)"
-	if ! bash docker/build.sh --base "$BASE" --tag "$IMAGE" ${IAGEN_DOCKER_CONTEXT:+--context "$IAGEN_DOCKER_CONTEXT"} >"$log" 2>&1; then
+	if ! bash docker/build.sh --base "$BASE" --tag "$IMAGE" --no-commit-tag ${IAGEN_DOCKER_CONTEXT:+--context "$IAGEN_DOCKER_CONTEXT"} >"$log" 2>&1; then
 		tail -40 "$log" >&2
 		say "FAILED: the image did not build (log $log)"
 		exit 1
 	fi
 	build_s=$((SECONDS - t))
 	say "base image: $base_s s (0 when it was already there); image build: $build_s s"
+	reclaim
 fi
 "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1 || { say "FAILED: no image $IMAGE"; exit 1; }
 size=$("$DOCKER" image inspect -f '{{.Size}}' "$IMAGE")
