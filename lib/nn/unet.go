@@ -18,12 +18,13 @@ import (
 // at full, half, quarter… resolution, the way down keeping each level's output for the way up
 // (skip connections, concatenated). See UNet.
 type UNetConfig struct {
-	Channels  int   `json:"channels"`         // C: the channels of level 0 (BENCH.md: 32)
-	Mults     []int `json:"channel_mults"`    // level l has C·Mults[l] channels at 1/2^l of the input's size (BENCH.md: 1, 2, 2 at 28, 14 and 7 pixels)
-	Attention []int `json:"attention_levels"` // the levels whose residual blocks are followed by self-attention (BENCH.md: 2, the 7×7 level)
-	Heads     int   `json:"heads"`            // attention heads (BENCH.md: 4)
-	Groups    int   `json:"groups"`           // GroupNorm groups (BENCH.md: 8)
-	TimeDim   int   `json:"time_dim"`         // width of the sinusoidal time embedding and of its MLP (BENCH.md: 128)
+	Channels  int   `json:"channels"`             // C: the channels of level 0 (BENCH.md: 32)
+	Mults     []int `json:"channel_mults"`        // level l has C·Mults[l] channels at 1/2^l of the input's size (BENCH.md: 1, 2, 2 at 28, 14 and 7 pixels)
+	Attention []int `json:"attention_levels"`     // the levels whose residual blocks are followed by self-attention (BENCH.md: 2, the 7×7 level)
+	Heads     int   `json:"heads"`                // attention heads (BENCH.md: 4)
+	Groups    int   `json:"groups"`               // GroupNorm groups (BENCH.md: 8)
+	TimeDim   int   `json:"time_dim"`             // width of the sinusoidal time embedding and of its MLP (BENCH.md: 128)
+	ResBlocks int   `json:"res_blocks,omitempty"` // residual blocks per level and way (0 or 1: one, BENCH.md's; Ho et al. 2020 use 2)
 }
 
 // BenchUNet returns BENCH.md's diffusion U-Net: 32 base channels, multipliers (1, 2, 2), one
@@ -36,9 +37,9 @@ func BenchUNet() UNetConfig {
 // size: every level's channels must split into Groups (and into Heads where it has attention),
 // and size must halve exactly down to the last level (the way up doubles it back).
 func (c UNetConfig) Check(size int) error {
-	if c.Channels < 1 || len(c.Mults) == 0 || c.Groups < 1 || c.TimeDim < 4 || c.TimeDim%2 != 0 {
-		return fmt.Errorf("u-net: channels (%d), groups (%d) must be ≥ 1, channel_mults (%v) not empty, time_dim (%d) even and ≥ 4",
-			c.Channels, c.Groups, c.Mults, c.TimeDim)
+	if c.Channels < 1 || len(c.Mults) == 0 || c.Groups < 1 || c.TimeDim < 4 || c.TimeDim%2 != 0 || c.ResBlocks < 0 {
+		return fmt.Errorf("u-net: channels (%d), groups (%d) must be ≥ 1, channel_mults (%v) not empty, time_dim (%d) even and ≥ 4, res_blocks (%d) ≥ 0",
+			c.Channels, c.Groups, c.Mults, c.TimeDim, c.ResBlocks)
 	}
 	for l, m := range c.Mults {
 		if m < 1 || c.Channels*m%c.Groups != 0 {
@@ -65,8 +66,8 @@ func (c UNetConfig) Check(size int) error {
 //
 //	temb = Dense(SiLU(Dense(sinusoidal(t))))                       (all TimeDim wide)
 //	h = Conv3×3 Cx→C_0
-//	down, l = 0…L−1:  h = ResBlock(h) → C_l [+ attention];  for l < L−1: s_l = h, h = stride-2 Conv3×3 (C_l kept)
-//	up, l = L−2…0:    h = Conv3×3(nearest×2(h)) (channels kept);  h = ResBlock(concat(h, s_l)) → C_l [+ attention]
+//	down, l = 0…L−1:  h = ResBlocks(h) → C_l [+ attention];  for l < L−1: s_l = h, h = stride-2 Conv3×3 (C_l kept)
+//	up, l = L−2…0:    h = Conv3×3(nearest×2(h)) (channels kept);  h = ResBlocks(concat(h, s_l)) → C_l [+ attention]
 //	ε̂ = Conv3×3(SiLU(GroupNorm(h))) → Cx
 //
 // With BenchUNet this is BENCH.md's U-Net exactly (conv_in 1→32; ResBlock 32→32 at 28×28;
@@ -115,10 +116,18 @@ func UNetCond(scope *model.Scope, cfg UNetConfig, x, t, cond *graph.Node) *graph
 	return Conv2D(scope.In("conv_out"), h, channels(x), 3, 1, 1)
 }
 
-// level is the work of level l on one way through the U-Net: a residual block to
-// Channels·Mults[l] channels, then self-attention if the level has it.
+// level is the work of level l on one way through the U-Net: ResBlocks residual blocks (at
+// least one) to Channels·Mults[l] channels, then self-attention if the level has it. The first
+// block's variables sit in the level's scope itself, so one block is BENCH.md's U-Net with its
+// variable names.
 func (c UNetConfig) level(scope *model.Scope, h, temb *graph.Node, l int) *graph.Node {
-	h = ResBlock(scope, h, temb, c.Channels*c.Mults[l], c.Groups)
+	for i := range max(c.ResBlocks, 1) {
+		s := scope
+		if i > 0 {
+			s = scope.In("res_%d", i)
+		}
+		h = ResBlock(s, h, temb, c.Channels*c.Mults[l], c.Groups)
+	}
 	if slices.Contains(c.Attention, l) {
 		h = AttentionBlock(scope.In("attn"), h, c.Heads, c.Groups)
 	}

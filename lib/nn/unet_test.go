@@ -76,6 +76,33 @@ func TestUNetAttentionOnBothWays(t *testing.T) {
 	}
 }
 
+// ResBlocks = 2 adds one residual block per level and way, of the level's own channels (no
+// shortcut): 10 variables each, under res_1; the first block keeps BENCH.md's names.
+func TestUNetTwoResBlocks(t *testing.T) {
+	count := func(cfg UNetConfig) (*model.Store, int) {
+		store := nntest.SeededStore(t)
+		exec := model.MustNewExec(goBackend(t), store, func(scope *model.Scope, x, ts *graph.Node) *graph.Node {
+			return UNet(scope, cfg, x, ts)
+		})
+		if dims := exec.MustExec(randUniform(1, -1, 1, 2, 8, 8, 1), randTokens(2, 10, 2))[0].Shape().Dimensions; dims[1] != 8 || dims[3] != 1 {
+			t.Errorf("res_blocks %d: ε̂ shape %v, want [2, 8, 8, 1]", cfg.ResBlocks, dims)
+		}
+		return store, store.NumVariables()
+	}
+	cfg := UNetConfig{Channels: 4, Mults: []int{1, 2}, Attention: []int{1}, Heads: 2, Groups: 2, TimeDim: 8}
+	_, one := count(cfg)
+	cfg.ResBlocks = 2
+	store, two := count(cfg)
+	if want := one + 3*10; two != want { // down_0, down_1, up_0
+		t.Errorf("res_blocks 2: %d variables, want %d (one block: %d)", two, want, one)
+	}
+	for _, p := range []string{"/down_1/res_1/conv1/conv/weights", "/up_0/res_1/gn2/group_norm/scale", "/up_0/shortcut/conv/weights"} {
+		if store.GetVariable(p) == nil {
+			t.Errorf("no variable %s", p)
+		}
+	}
+}
+
 func TestUNetConfigCheck(t *testing.T) {
 	for _, c := range []struct {
 		change func(*UNetConfig)
@@ -87,6 +114,7 @@ func TestUNetConfigCheck(t *testing.T) {
 		{func(c *UNetConfig) { c.Attention = []int{3} }, 28, "outside"},
 		{func(c *UNetConfig) { c.Heads = 3 }, 28, "heads"},
 		{func(c *UNetConfig) { c.TimeDim = 7 }, 28, "time_dim"},
+		{func(c *UNetConfig) { c.ResBlocks = -1 }, 28, "res_blocks"},
 		{func(c *UNetConfig) {}, 30, "not a multiple of 4"},
 	} {
 		cfg := BenchUNet()
