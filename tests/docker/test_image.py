@@ -185,6 +185,15 @@ def test_image_config():
     assert "EXTRA_CA_CERTS" not in history and "BEGIN CERTIFICATE" not in history
 
 
+def test_checkout_holds_tracked_sources_only():
+    """/opt/iagen is the checkout's tracked files plus what setup makes there (.venv, .tools): no local
+    environment of the build machine's (a PyTorch venv is several GB) slips through .dockerignore."""
+    tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    allowed = {path.split("/")[0] for path in tracked.splitlines()} | {".venv", ".tools"}
+    p = docker("run", "--rm", "--network", "none", "--label", LABEL, "--entrypoint", "ls", IMAGE, "-A", "/opt/iagen")
+    assert set(p.stdout.split()) <= allowed, sorted(set(p.stdout.split()) - allowed)
+
+
 def test_no_world_writable_paths():
     p = docker("run", "--rm", "--network", "none", "--label", LABEL, "--user", "root", "--entrypoint", "find", IMAGE,
                "/opt", "/usr/local", "/etc", "/home/jovyan", "-xdev", "-perm", "-o+w", "!", "-type", "l",
