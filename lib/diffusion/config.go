@@ -9,7 +9,7 @@ import (
 )
 
 // Config of a DDPM. The U-Net's fields (nn.UNetConfig) are at the top level of the JSON:
-// channels, channel_mults, attention_levels, heads, groups, time_dim.
+// channels, channel_mults, attention_levels, heads, groups, time_dim, res_blocks.
 type Config struct {
 	nn.UNetConfig
 
