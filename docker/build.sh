@@ -10,9 +10,9 @@
 #
 # Default tag: iagen-notebook:VARIANT, and iagen-notebook:VARIANT-COMMIT when the checkout has no
 # uncommitted changes to tracked files (--no-commit-tag leaves it out: a test build that would
-# otherwise keep one multi-GB image per commit). Default base: the Dockerfile's pinned one. Environment:
-# DOCKER (default docker), GOPROXY/GOSUMDB (default: `go env`'s, else Go's public defaults are
-# needed and must be given), PIP_INDEX_URL.
+# otherwise keep one multi-GB image per commit). Default base: the Dockerfile's pinned one.
+# Environment: DOCKER (default docker), GOPROXY/GOSUMDB (default: `go env`'s, else Go's public
+# defaults are needed and must be given), PIP_INDEX_URL.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
