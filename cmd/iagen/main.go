@@ -30,6 +30,10 @@ var commands = map[string]*command{}
 func register(c *command) { commands[c.name] = c }
 
 func main() {
+	// Manifests and reports record os.Args as the command that reproduces them: name the
+	// program as a checkout builds it (make build), not the file that ran, which for a long run
+	// may be a copy kept apart from later builds.
+	os.Args[0] = "bin/iagen"
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -27,7 +27,7 @@ import (
 // real process can be killed mid-run.
 func TestMain(m *testing.M) {
 	if os.Getenv("IAGEN_TEST_AS_CLI") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		main()
 	}
 	os.Exit(m.Run())
 }
@@ -141,6 +141,10 @@ func TestInterruptedRunResumesToSameMetrics(t *testing.T) {
 		t.Fatalf("uninterrupted run: status %d\n%s", status, stderr)
 	}
 	want := readMetrics(t, full)
+	var man train.Manifest
+	if err := train.ReadJSON(filepath.Join(full, "manifest.json"), &man); err != nil || len(man.Command) != len(args(full))+1 || man.Command[0] != "bin/iagen" {
+		t.Errorf("manifest.json should record the command as bin/iagen and its arguments, whatever file ran: %q (%v)", man.Command, err)
+	}
 	keys := []string{"test_accuracy", "test_nll_nats", "train_loss", "train_accuracy", "steps", "params"}
 
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT, syscall.SIGTERM} {
