@@ -357,6 +357,20 @@ func TestSampleAndPublish(t *testing.T) {
 		t.Errorf("sampling options for a sampler without any: status %d, stderr %q", status, stderr)
 	}
 
+	// A run still training (checkpoints, no manifest.json yet) can be sampled, not evaluated.
+	training := filepath.Join(t.TempDir(), "training")
+	if err := os.CopyFS(filepath.Join(training, "checkpoint"), os.DirFS(filepath.Join(vaeRun, "checkpoint"))); err != nil {
+		t.Fatal(err)
+	}
+	status, _, stderr = iagen(t, nil, "sample", "vae", "--from", training, "--n", "4", "--out", grid)
+	if status != 0 || !strings.Contains(stderr, "not finished: its newest checkpoint, step 3 of 3") {
+		t.Errorf("sample of a run still training: status %d, stderr %q", status, stderr)
+	}
+	status, _, stderr = cli(t, "eval", "vae", "--from", training)
+	if status == 0 || !strings.Contains(stderr, "not a finished run folder") || !oneLine(stderr) {
+		t.Errorf("eval of a run still training: status %d, stderr %q", status, stderr)
+	}
+
 	gptRun := t.TempDir()
 	if status, _, stderr := cli(t, "train", "gpt", "--steps", "3", "--samples", "0", "--set", "eval_windows=4", "--out", gptRun); status != 0 {
 		t.Fatalf("train gpt: %s", stderr)

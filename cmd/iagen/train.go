@@ -112,8 +112,9 @@ func buildModel(name string, c common, ov *family.Overrides) (family.Model, fami
 	return m, m.Info(), b, nil
 }
 
-// loadRun restores the finished run of family name in dir on the backend of c.
-func loadRun(name, dir string, c common) (*family.Run, compute.Backend, error) {
+// loadRun restores the finished run of family name in dir on the backend of c; for sample, also
+// a run still training or stopped (family.Peek), from its newest checkpoint.
+func loadRun(command, name, dir string, c common) (*family.Run, compute.Backend, error) {
 	if dir == "" {
 		return nil, nil, errors.New("--from DIR is required (a run folder written by iagen train)")
 	}
@@ -124,10 +125,17 @@ func loadRun(name, dir string, c common) (*family.Run, compute.Backend, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := family.Load(name, dir, family.Options{Backend: b, DataDir: c.dataDir})
+	load := family.Load
+	if command == "sample" {
+		load = family.Peek
+	}
+	r, err := load(name, dir, family.Options{Backend: b, DataDir: c.dataDir})
 	if err != nil {
 		b.Finalize()
 		return nil, nil, err
+	}
+	if r.Manifest.Finished.IsZero() {
+		fmt.Fprintf(os.Stderr, "%s: %s is not finished: its newest checkpoint, step %d of %d\n", command, dir, r.Step, r.Manifest.Steps)
 	}
 	return r, b, nil
 }
@@ -139,7 +147,7 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// onRun runs a command on a finished run: it parses --from, the run flags and those that
+// onRun runs a command on a finished run (sample: or one still training): it parses --from, the run flags and those that
 // addFlags adds, checks them with ready (nil: nothing to check) before loading anything, loads
 // the run and calls do with it.
 func onRun(command string, args []string, addFlags func(fs *flag.FlagSet), ready func() error,
@@ -160,7 +168,7 @@ func onRun(command string, args []string, addFlags func(fs *flag.FlagSet), ready
 			return err
 		}
 	}
-	r, b, err := loadRun(name, *from, c)
+	r, b, err := loadRun(command, name, *from, c)
 	if err != nil {
 		return err
 	}

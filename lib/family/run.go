@@ -152,6 +152,34 @@ func Load(name, dir string, opts Options) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	return restore(name, dir, man, opts)
+}
+
+// Peek is Load for a run that may still be training, or was stopped: without manifest.json it
+// rebuilds the model from the profile and configuration its newest checkpoint records (those
+// --resume uses), so that a run's samples can be looked at while it trains (iagen sample). Such
+// a Run's Manifest has no Finished time, and Manifest.Steps is the length the run was asked for.
+func Peek(name, dir string, opts Options) (*Run, error) {
+	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err == nil {
+		return Load(name, dir, opts)
+	}
+	profile, config, steps, ok, err := train.SavedRunConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s holds neither a finished run (manifest.json) nor a checkpoint: train into it first (iagen train … --out %s)", dir, dir)
+	}
+	man := train.Manifest{Family: name, Profile: profile, Steps: steps}
+	if config != nil {
+		man.Config = config
+	}
+	return restore(name, dir, man, opts)
+}
+
+// restore builds the model that man describes and restores the newest checkpoint in dir.
+func restore(name, dir string, man train.Manifest, opts Options) (*Run, error) {
+	var err error
 	if man.Family != "" && man.Family != name {
 		return nil, fmt.Errorf("%s holds a %s run, not %s", dir, man.Family, name)
 	}
