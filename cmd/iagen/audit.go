@@ -28,7 +28,7 @@ type auditFlags struct {
 
 func runAudit(args []string) error {
 	var f auditFlags
-	return onRun("audit", args, func(fs *flag.FlagSet) {
+	return onRun("audit", family.Load, args, func(fs *flag.FlagSet) {
 		f.fs = fs
 		fs.StringVar(&f.out, "out", "", "folder for audit.json and model-card.md (default: the run folder)")
 		fs.IntVar(&f.n, "n", 0, fmt.Sprintf("generated images (default %d) or texts (default %d)", auditrun.DefaultImages, auditrun.DefaultTexts))

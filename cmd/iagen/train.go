@@ -112,9 +112,13 @@ func buildModel(name string, c common, ov *family.Overrides) (family.Model, fami
 	return m, m.Info(), b, nil
 }
 
-// loadRun restores the finished run of family name in dir on the backend of c; for sample, also
-// a run still training or stopped (family.Peek), from its newest checkpoint.
-func loadRun(command, name, dir string, c common) (*family.Run, compute.Backend, error) {
+// loader restores a run folder: family.Load (a finished run) or family.Peek (also one still
+// training, from its newest checkpoint).
+type loader func(name, dir string, opts family.Options) (*family.Run, error)
+
+// loadRun restores the run of family name in dir with load on the backend of c, and says on
+// stderr when it is not finished.
+func loadRun(command string, load loader, name, dir string, c common) (*family.Run, compute.Backend, error) {
 	if dir == "" {
 		return nil, nil, errors.New("--from DIR is required (a run folder written by iagen train)")
 	}
@@ -124,10 +128,6 @@ func loadRun(command, name, dir string, c common) (*family.Run, compute.Backend,
 	b, err := backend.New(c.backend)
 	if err != nil {
 		return nil, nil, err
-	}
-	load := family.Load
-	if command == "sample" {
-		load = family.Peek
 	}
 	r, err := load(name, dir, family.Options{Backend: b, DataDir: c.dataDir})
 	if err != nil {
@@ -147,10 +147,10 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// onRun runs a command on a finished run (sample: or one still training): it parses --from, the run flags and those that
-// addFlags adds, checks them with ready (nil: nothing to check) before loading anything, loads
-// the run and calls do with it.
-func onRun(command string, args []string, addFlags func(fs *flag.FlagSet), ready func() error,
+// onRun runs a command on a run: it parses --from, the run flags and those that addFlags adds,
+// checks them with ready (nil: nothing to check) before loading anything, loads the run with load
+// and calls do with it.
+func onRun(command string, load loader, args []string, addFlags func(fs *flag.FlagSet), ready func() error,
 	do func(r *family.Run) error) error {
 	var c common
 	fs := newFlagSet(command)
@@ -168,7 +168,7 @@ func onRun(command string, args []string, addFlags func(fs *flag.FlagSet), ready
 			return err
 		}
 	}
-	r, b, err := loadRun(command, name, *from, c)
+	r, b, err := loadRun(command, load, name, *from, c)
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func onRun(command string, args []string, addFlags func(fs *flag.FlagSet), ready
 }
 
 func runEval(args []string) error {
-	return onRun("eval", args, nil, nil, func(r *family.Run) error {
+	return onRun("eval", family.Load, args, nil, nil, func(r *family.Run) error {
 		ms, err := r.Evaluate()
 		for _, x := range ms {
 			fmt.Printf("%s = %.6g\n", x.Name, x.Value)
@@ -188,7 +188,7 @@ func runEval(args []string) error {
 
 func runStudy(args []string) error {
 	var n *int
-	return onRun("study", args, func(fs *flag.FlagSet) {
+	return onRun("study", family.Load, args, func(fs *flag.FlagSet) {
 		n = fs.Int("n", 0, "samples per measurement (default: the configuration's)")
 	}, func() error {
 		if *n < 0 { // before the run is loaded
@@ -208,7 +208,7 @@ func runSample(args []string) error {
 	var n *int
 	var out string
 	ov := &family.Overrides{}
-	return onRun("sample", args, func(fs *flag.FlagSet) {
+	return onRun("sample", family.Peek, args, func(fs *flag.FlagSet) {
 		fs.StringVar(&out, "out", "", "output file: a PNG grid for image families, text for text families")
 		n = fs.Int("n", 64, "number of samples (images, or characters of text)")
 		fs.Var(ov, "set", "sampling option `key=value` (e.g. temperature=0.8, top_k=10; repeatable)")
