@@ -61,17 +61,19 @@
 // # The small profile
 //
 // BENCH.md's U-Net as it is (0.51M parameters; attention costs little at 7×7), on XLA with its
-// native convolutions (nn.ParamNativeConv), trained 12,000 steps at batch 64 — about 13 epochs
-// — to predict v, with Adam at 1e-3 after a 500-step warm-up (Ho et al. use 2e-4 on CIFAR-10;
-// MNIST and a small U-Net take a larger step), and sampled with an EMA of the weights at 0.999
-// (Ho et al.'s 0.9999 averages over more steps than the run has). v rather than ε: its loss
-// weighs the noisiest steps, which decide the digit's shape, far more (above); README.md compares
-// the run with the ε-prediction one at 5e-4 that it replaced (two changes at once). Narrower
-// U-Nets step faster (16 base channels: 0.13M parameters, about 0.44× the CPU time per step; 24:
-// 0.29M, 0.72×); BENCH.md's keeps the small run's step the one that BENCH.md times. That step
-// took about 1 s of CPU time on xla:cpu on this project's 2-core machine (measured under load),
-// so 12,000 steps are about 1 h 40 min on 2 cores; each evaluation (10,000 DDIM-50 samples,
-// 500,000 U-Net passes) comes on top.
+// native convolutions (nn.ParamNativeConv), trained 18,000 steps at batch 64 — about 19 epochs
+// — to predict v under the cosine schedule, with Adam at 1e-3 after a 500-step warm-up (Ho et
+// al. use 2e-4 on CIFAR-10; MNIST and a small U-Net take a larger step), and sampled with an
+// EMA of the weights at 0.999 (Ho et al.'s 0.9999 averages over more steps than the run has).
+// v rather than ε: its loss weighs the noisiest steps, which decide the digit's shape, far
+// more (above). Cosine rather than linear: the linear schedule spends half of the uniformly
+// drawn time steps at σ_t = √((1−ᾱ_t)/ᾱ_t) > 3.4, where a 28×28 digit is all but gone, and the
+// cosine one three quarters below σ = 2.4 (Nichol & Dhariwal 2021, §3.2). README.md gives what
+// each choice measured. Narrower U-Nets step faster (16 base channels: 0.13M parameters, about
+// 0.44× the CPU time per step; 24: 0.29M, 0.72×) but do not end better at equal time;
+// BENCH.md's keeps the small run's step the one that BENCH.md times. That step takes about
+// 0.4 s on xla:cpu on this project's 2-core machines, so 18,000 steps are about two hours; each
+// evaluation (10,000 DDIM-50 samples, 500,000 U-Net passes, about 17 min) comes on top.
 package diffusion
 
 import (
