@@ -27,9 +27,11 @@ type Config struct {
 	// Warmup steps of linear learning-rate warm-up (Ho et al. 2020 use 5000); 0 in BENCH.md.
 	Warmup int `json:"warmup,omitempty"`
 	// Decay of the learning rate after the warm-up: "" (constant, Ho et al. 2020), "linear" or
-	// "cosine" (train.Schedule), reaching MinLRFraction·learning_rate at the last step.
+	// "cosine" (train.Schedule), reaching MinLRFraction·learning_rate at the last step; with
+	// Cooldown > 0 it takes only the last Cooldown steps, the rate constant before them.
 	Decay         string  `json:"decay,omitempty"`
 	MinLRFraction float64 `json:"min_lr_fraction,omitempty"`
+	Cooldown      int     `json:"cooldown,omitempty"`
 	Steps         int     `json:"steps"`
 	// MinSNRGamma γ > 0 weights each image's loss to min(SNR_t, γ) times its x̂_0 error
 	// (Hang et al. 2023; NoiseSchedule.MinSNRWeights); 0 leaves the loss of Prediction as it is.

@@ -366,10 +366,11 @@ func UpdateNetEMA(store *model.Store, g *graph.Graph, decay float64) {
 // Store holds the U-Net's weights, Adam's state, the EMA and the random-number state.
 func (m *Model) Store() *model.Store { return m.store }
 
-// learningRate is the schedule of the configuration: a warm-up, then constant or decaying to
-// MinLRFraction of the rate at the last step.
+// learningRate is the schedule of the configuration: a warm-up, then constant or decaying
+// (over the last Cooldown steps, or all) to MinLRFraction of the rate at the last step.
 func (c Config) learningRate() train.Schedule {
-	return train.Schedule{LearningRate: c.LearningRate, Warmup: c.Warmup, Decay: c.Decay, DecaySteps: c.Steps, MinFraction: c.MinLRFraction}
+	return train.Schedule{LearningRate: c.LearningRate, Warmup: c.Warmup, Decay: c.Decay, DecaySteps: c.Steps,
+		MinFraction: c.MinLRFraction, Cooldown: c.Cooldown}
 }
 
 // Step runs training step number step on batch number step of the shuffled training set

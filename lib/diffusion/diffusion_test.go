@@ -682,7 +682,8 @@ func TestMinSNRLoss(t *testing.T) {
 	}
 }
 
-// The learning rate decays to MinLRFraction at the last step, and an unknown decay is refused.
+// The learning rate decays to MinLRFraction at the last step (over the last Cooldown steps
+// when set), and an unknown decay is refused.
 func TestLearningRateDecay(t *testing.T) {
 	cfg := tiny()
 	cfg.Warmup, cfg.Steps, cfg.Decay, cfg.MinLRFraction = 2, 10, "cosine", 0.1
@@ -692,6 +693,14 @@ func TestLearningRateDecay(t *testing.T) {
 	}
 	if got := s.At(cfg.Steps); !near(got, 0.1*cfg.LearningRate, 1e-12) {
 		t.Errorf("last step: lr %g, want %g", got, 0.1*cfg.LearningRate)
+	}
+	cfg.Decay, cfg.Cooldown = "linear", 4
+	s = cfg.learningRate()
+	if got := s.At(cfg.Steps - cfg.Cooldown); !near(got, cfg.LearningRate, 1e-12) {
+		t.Errorf("start of the cool-down: lr %g, want %g", got, cfg.LearningRate)
+	}
+	if got, want := s.At(cfg.Steps-1), cfg.LearningRate*(0.1+0.9*0.25); !near(got, want, 1e-12) {
+		t.Errorf("last step but one of the cool-down: lr %g, want %g", got, want)
 	}
 	cfg.Decay = "step"
 	if err := cfg.Check(); err == nil || !strings.Contains(err.Error(), "decay") {

@@ -1,8 +1,6 @@
 package nn
 
 import (
-	"os"
-
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
@@ -112,7 +110,7 @@ var nativeConvBackends = map[string]bool{"xla": true}
 
 // NativeConvolutions reports whether Conv2DWithKernel uses backend b's own convolution.
 func NativeConvolutions(b compute.Backend) bool {
-	return b != nil && nativeConvBackends[b.Name()] && os.Getenv("ZZ_IM2COL") == ""
+	return b != nil && nativeConvBackends[b.Name()]
 }
 
 // nativeConv2D is Conv2DWithKernel computed by graph.Convolve. An even K×K kernel becomes (K+1)×(K+1)

@@ -152,23 +152,58 @@ func GroupNorm(scope *model.Scope, x *graph.Node, groups int) *graph.Node {
 
 // GroupNormWith is the functional form of GroupNorm, with explicit scale γ [C] and offset
 // β [C] (either may be nil) and ε.
+//
+// The moments come from sums over the pixels per (example, channel), reductions along which the
+// channels stay contiguous and vectorise, then per group (BENCH.md, "Where an XLA CPU step spends
+// its time"). The gradient is written in closed form, with x̂ = (x − μ)/σ and
+// g = γ·dy (Wu & He 2018, back-propagated as for batch normalisation, Ioffe & Szegedy 2015, §3):
+//
+//	∂L/∂x = (g − mean_G(g) − x̂·mean_G(g·x̂))/σ,   ∂L/∂γ = Σ dy·x̂,   ∂L/∂β = Σ dy
+//
+// mean_G over the pixels and channels of the group, Σ over examples and pixels. Second-order
+// gradients (a gradient of this gradient) are not supported.
 func GroupNormWith(x *graph.Node, groups int, gamma, beta *graph.Node, epsilon float64) *graph.Node {
 	dims := x.Shape().Dimensions
 	b, c := dims[0], dims[x.Rank()-1]
+	cg := c / groups
 	pixels := x.Shape().Size() / (b * c)
-	xg := graph.Reshape(x, b, pixels, groups, c/groups)
-	mean := graph.ReduceAndKeep(xg, graph.ReduceMean, 1, 3) // [B, 1, G, 1]
-	centered := graph.Sub(xg, mean)                         //
-	variance := graph.ReduceAndKeep(graph.Square(centered), graph.ReduceMean, 1, 3)
-	y := graph.Div(centered, graph.Sqrt(graph.AddScalar(variance, epsilon)))
-	y = graph.Reshape(y, b, pixels, c)
-	if gamma != nil {
-		y = graph.Mul(y, graph.Reshape(gamma, 1, 1, c))
+	n := float64(pixels * cg)
+	g := x.Graph()
+	if gamma == nil {
+		gamma = graph.Ones(g, shapes.Make(x.DType(), c))
 	}
-	if beta != nil {
-		y = graph.Add(y, graph.Reshape(beta, 1, 1, c))
+	if beta == nil {
+		beta = graph.Zeros(g, shapes.Make(x.DType(), c))
 	}
-	return graph.Reshape(y, dims...)
+	groupMean := func(v *graph.Node) *graph.Node { // per-channel sums [B, C] → means per group [B, G]
+		return graph.DivScalar(graph.ReduceSum(graph.Reshape(v, b, groups, cg), 2), n)
+	}
+	perChannel := func(v *graph.Node) *graph.Node { // [B, G] → [B, 1, C]
+		return graph.Reshape(graph.BroadcastToDims(graph.Reshape(v, b, groups, 1), b, groups, cg), b, 1, c)
+	}
+	var centered, inv *graph.Node // x − μ [B, pixels, C] and 1/σ [B, G], shared with the gradient
+	return withGradient([]*graph.Node{x, gamma, beta},
+		func(xs []*graph.Node) *graph.Node {
+			x3 := graph.Reshape(xs[0], b, pixels, c)
+			centered = graph.Sub(x3, perChannel(groupMean(graph.ReduceSum(x3, 1))))
+			variance := groupMean(graph.ReduceSum(graph.Square(centered), 1))
+			inv = graph.Rsqrt(graph.AddScalar(variance, epsilon))
+			scale := graph.Mul(perChannel(inv), graph.Reshape(xs[1], 1, 1, c))
+			return graph.Reshape(graph.Add(graph.Mul(centered, scale), graph.Reshape(xs[2], 1, 1, c)), dims...)
+		},
+		func(y, link *graph.Node) *graph.Node { return graph.Add(y, link) },
+		func(dy *graph.Node) []*graph.Node {
+			dy3 := graph.Reshape(dy, b, pixels, c)
+			sumDy := graph.ReduceSum(dy3, 1)                                                                           // Σ_pixels dy [B, C]
+			sumDyXhat := graph.Mul(graph.Reshape(perChannel(inv), b, c), graph.ReduceSum(graph.Mul(dy3, centered), 1)) // Σ_pixels dy·x̂
+			gam := graph.Reshape(gamma, 1, c)
+			meanG, meanGXhat := groupMean(graph.Mul(gam, sumDy)), groupMean(graph.Mul(gam, sumDyXhat))
+			// dx = dy·γ/σ − (x − μ)·mean_G(g·x̂)/σ² − mean_G(g)/σ
+			dx := graph.Mul(dy3, graph.Mul(perChannel(inv), graph.Reshape(gamma, 1, 1, c)))
+			dx = graph.Sub(dx, graph.Mul(centered, perChannel(graph.Mul(graph.Square(inv), meanGXhat))))
+			dx = graph.Sub(dx, perChannel(graph.Mul(inv, meanG)))
+			return []*graph.Node{graph.Reshape(dx, dims...), graph.ReduceSum(sumDyXhat, 0), graph.ReduceSum(sumDy, 0)}
+		})
 }
 
 // ActNorm is Glow's activation normalisation (Kingma & Dhariwal 2018, "Glow", §3.1, Table 1):

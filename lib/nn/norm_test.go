@@ -140,6 +140,17 @@ func TestGroupNorm(t *testing.T) {
 	nntest.GradCheck(t, goBackend(t), func(xs []*graph.Node) *graph.Node {
 		return GroupNormWith(xs[0], 2, xs[1], xs[2], 1e-5)
 	}, 1e-7, x, gamma, beta)
+	// Without scale and offset: γ = 1, β = 0.
+	plain := nntest.Float64s(run1(t, func(xs []*graph.Node) *graph.Node { return GroupNormWith(xs[0], 2, nil, nil, 1e-5) }, x))
+	for i := range plain {
+		c := i % 4
+		if want := (y[i] - bv[c]) / gv[c]; !(math.Abs(plain[i]-want) <= 1e-9) {
+			t.Fatalf("without γ, β: y[%d] = %g, want %g", i, plain[i], want)
+		}
+	}
+	nntest.GradCheck(t, goBackend(t), func(xs []*graph.Node) *graph.Node {
+		return GroupNormWith(xs[0], 2, nil, nil, 1e-5)
+	}, 1e-7, x)
 }
 
 func TestGroupNormLayer(t *testing.T) {

@@ -12,10 +12,13 @@ import (
 
 // Schedule is the learning rate of every family as a function of the (0-based) step: an
 // optional linear warm-up over Warmup steps, then, with Decay set, a decay until step
-// DecaySteps to MinFraction·LearningRate, which is kept afterwards:
+// DecaySteps to MinFraction·LearningRate, which is kept afterwards. The decay starts at step
+// s₀ = Warmup, or with Cooldown > 0 at s₀ = max(Warmup, DecaySteps − Cooldown): the rate stays
+// constant until a short decay at the end (warm-up, stable, decay; Hägele et al. 2024, "Scaling
+// Laws and Compute-Optimal Training Beyond Fixed Training Durations", §3).
 //
 //	warm-up  lr·(s+1)/Warmup                                 for s < Warmup
-//	linear   lr·(m + (1−m)·(1 − p))                          p = (s − Warmup)/(DecaySteps − Warmup) ∈ [0, 1]
+//	linear   lr·(m + (1−m)·(1 − p))                          p = (s − s₀)/(DecaySteps − s₀) ∈ [0, 1]
 //	cosine   lr·(m + (1−m)·½(1 + cos πp))                    (Loshchilov & Hutter 2017, SGDR eq. 5, one period)
 //
 // It is computed on the host and fed to the step's graph as a scalar input (SetLearningRate), so
@@ -26,6 +29,7 @@ type Schedule struct {
 	Decay        string  // "" (constant after warm-up), "linear" or "cosine"
 	DecaySteps   int     // the step at which the decay reaches its floor
 	MinFraction  float64 // the floor, as a fraction of LearningRate
+	Cooldown     int     // steps the decay takes, ending at DecaySteps; 0: all after the warm-up
 }
 
 // Check reports a schedule that cannot be followed.
@@ -33,8 +37,8 @@ func (s Schedule) Check() error {
 	switch {
 	case !(s.LearningRate > 0):
 		return fmt.Errorf("learning rate %g must be > 0", s.LearningRate)
-	case s.Warmup < 0 || s.MinFraction < 0 || s.MinFraction > 1:
-		return fmt.Errorf("warm-up %d must be ≥ 0 and the minimum fraction %g in [0, 1]", s.Warmup, s.MinFraction)
+	case s.Warmup < 0 || s.Cooldown < 0 || s.MinFraction < 0 || s.MinFraction > 1:
+		return fmt.Errorf("warm-up %d and cool-down %d must be ≥ 0 and the minimum fraction %g in [0, 1]", s.Warmup, s.Cooldown, s.MinFraction)
 	case s.Decay != "" && s.Decay != "linear" && s.Decay != "cosine":
 		return fmt.Errorf("unknown learning-rate decay %q (use linear or cosine, or none)", s.Decay)
 	case s.Decay != "" && s.DecaySteps <= s.Warmup:
@@ -52,7 +56,11 @@ func (s Schedule) At(step int) float64 {
 	if s.Decay == "" || s.DecaySteps <= s.Warmup {
 		return lr
 	}
-	p := min(1, float64(step-s.Warmup)/float64(s.DecaySteps-s.Warmup))
+	start := s.Warmup
+	if s.Cooldown > 0 {
+		start = max(start, s.DecaySteps-s.Cooldown)
+	}
+	p := min(1, max(0, float64(step-start)/float64(s.DecaySteps-start)))
 	f := 1 - p
 	if s.Decay == "cosine" {
 		f = 0.5 * (1 + math.Cos(math.Pi*p))

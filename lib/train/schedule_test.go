@@ -30,6 +30,11 @@ func TestScheduleClosedForms(t *testing.T) {
 		{"cosine middle", Schedule{LearningRate: lr, Warmup: 10, Decay: "cosine", DecaySteps: 110, MinFraction: 0.1}, 60, lr * (0.1 + 0.9*0.5)},
 		{"cosine quarter", Schedule{LearningRate: lr, Decay: "cosine", DecaySteps: 100}, 25, lr * 0.5 * (1 + math.Cos(math.Pi/4))},
 		{"cosine end", Schedule{LearningRate: lr, Warmup: 10, Decay: "cosine", DecaySteps: 110, MinFraction: 0.1}, 110, 0.1 * lr},
+		{"cool-down not begun", Schedule{LearningRate: lr, Warmup: 10, Decay: "linear", DecaySteps: 110, Cooldown: 20}, 89, lr},
+		{"cool-down first step", Schedule{LearningRate: lr, Warmup: 10, Decay: "linear", DecaySteps: 110, Cooldown: 20}, 90, lr},
+		{"cool-down quarter", Schedule{LearningRate: lr, Warmup: 10, Decay: "linear", DecaySteps: 110, Cooldown: 20}, 95, 0.75 * lr},
+		{"cool-down end", Schedule{LearningRate: lr, Warmup: 10, Decay: "linear", DecaySteps: 110, Cooldown: 20}, 110, 0},
+		{"cool-down longer than the run", Schedule{LearningRate: lr, Warmup: 10, Decay: "linear", DecaySteps: 110, Cooldown: 500}, 35, 0.75 * lr},
 		{"cosine after end", Schedule{LearningRate: lr, Warmup: 10, Decay: "cosine", DecaySteps: 110, MinFraction: 0.1}, 1000, 0.1 * lr},
 	}
 	for _, tc := range cases {
@@ -50,6 +55,7 @@ func TestScheduleCheckRejects(t *testing.T) {
 		{LearningRate: 1, Decay: "exponential", DecaySteps: 10},
 		{LearningRate: 1, Decay: "cosine", Warmup: 10, DecaySteps: 10},
 		{LearningRate: 1, MinFraction: 1.5},
+		{LearningRate: 1, Decay: "linear", DecaySteps: 10, Cooldown: -1},
 	} {
 		if s.Check() == nil {
 			t.Errorf("Check accepted %+v", s)
