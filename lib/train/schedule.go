@@ -41,6 +41,8 @@ func (s Schedule) Check() error {
 		return fmt.Errorf("warm-up %d and cool-down %d must be ≥ 0 and the minimum fraction %g in [0, 1]", s.Warmup, s.Cooldown, s.MinFraction)
 	case s.Decay != "" && s.Decay != "linear" && s.Decay != "cosine":
 		return fmt.Errorf("unknown learning-rate decay %q (use linear or cosine, or none)", s.Decay)
+	case s.Decay == "" && s.Cooldown > 0:
+		return fmt.Errorf("a cool-down (%d steps) needs a decay to follow (linear or cosine)", s.Cooldown)
 	case s.Decay != "" && s.DecaySteps <= s.Warmup:
 		return fmt.Errorf("the decay must end (step %d) after the warm-up (%d steps)", s.DecaySteps, s.Warmup)
 	}

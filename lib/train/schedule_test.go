@@ -56,6 +56,7 @@ func TestScheduleCheckRejects(t *testing.T) {
 		{LearningRate: 1, Decay: "cosine", Warmup: 10, DecaySteps: 10},
 		{LearningRate: 1, MinFraction: 1.5},
 		{LearningRate: 1, Decay: "linear", DecaySteps: 10, Cooldown: -1},
+		{LearningRate: 1, DecaySteps: 10, Cooldown: 5},
 	} {
 		if s.Check() == nil {
 			t.Errorf("Check accepted %+v", s)
