@@ -88,8 +88,8 @@ var DDIM50 = Sampling{Sampler: "ddim", Steps: 50, Eta: 0, Clip: true}
 //     at lr 1e-3 (seconds), sampled with DDIM-10 and scored on 200 samples;
 //   - small: BENCH.md's U-Net predicting v (Salimans & Ho 2022) under the cosine noise
 //     schedule (Nichol & Dhariwal 2021), Adam at 1e-3 after a 500-step warm-up and an EMA of
-//     the weights (0.999), 18,000 steps at batch 64 — about two hours on 2 CPU cores (see the
-//     package documentation); scored on 10,000 DDIM-50 samples;
+//     the weights (0.999), 20,000 steps at batch 64 — a little over two hours on 2 CPU cores
+//     (see the package documentation); scored on 10,000 DDIM-50 samples;
 //   - full: the same for 60,000 steps with a slower EMA (0.9995), toward the stretch target;
 //   - bench: BENCH.md exactly (no EMA, which costs a little per step).
 func ProfileConfig(profile string) (Config, error) {
@@ -106,7 +106,7 @@ func ProfileConfig(profile string) (Config, error) {
 	case "small", "full":
 		c := bench
 		c.Prediction, c.Schedule, c.LearningRate, c.Warmup, c.EMADecay = "v", "cosine", 1e-3, 500, 0.999
-		c.Steps, c.SampleBatch = 18000, 250
+		c.Steps, c.SampleBatch = 20000, 250
 		if profile == "full" {
 			c.Steps, c.EMADecay = 60000, 0.9995
 		}

@@ -61,7 +61,7 @@
 // # The small profile
 //
 // BENCH.md's U-Net as it is (0.51M parameters; attention costs little at 7×7), on XLA with its
-// native convolutions (nn.ParamNativeConv), trained 18,000 steps at batch 64 — about 19 epochs
+// native convolutions (nn.ParamNativeConv), trained 20,000 steps at batch 64 — about 21 epochs
 // — to predict v under the cosine schedule, with Adam at 1e-3 after a 500-step warm-up (Ho et
 // al. use 2e-4 on CIFAR-10; MNIST and a small U-Net take a larger step), and sampled with an
 // EMA of the weights at 0.999 (Ho et al.'s 0.9999 averages over more steps than the run has).
@@ -72,8 +72,8 @@
 // each choice measured. Narrower U-Nets step faster (16 base channels: 0.13M parameters, about
 // 0.44× the CPU time per step; 24: 0.29M, 0.72×) but do not end better at equal time;
 // BENCH.md's keeps the small run's step the one that BENCH.md times. That step takes about
-// 0.4 s on xla:cpu on this project's 2-core machines, so 18,000 steps are about two hours; each
-// evaluation (10,000 DDIM-50 samples, 500,000 U-Net passes, about 17 min) comes on top.
+// 0.39 s on xla:cpu on this project's 2-core machines, so 20,000 steps take about 2 h 10 min,
+// the length at which the run first clears "pass" (README.md); each evaluation (10,000 DDIM-50 samples, 500,000 U-Net passes, about 17 min) comes on top.
 package diffusion
 
 import (
