@@ -90,9 +90,17 @@ def wait_until_up(proc: subprocess.Popen, probe: Callable[[], object], log: IO[s
             return
         except (urllib.error.URLError, ConnectionError):
             if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"{what}:\n{log.read()[-tail:]}")
+                pytest.fail(f"{what}:\n{read_log(log)[-tail:]}")
             time.sleep(0.5)
+
+
+def read_log(log: IO[str]) -> str:
+    """The whole of a log file that a child process writes through a copy of log's descriptor,
+    read through a descriptor of its own: seeking log itself would move the child's write
+    position too (the two share one file offset), and a line the server writes meanwhile
+    would land at the start, over what is there."""
+    with open(log.name, encoding=log.encoding) as f:
+        return f.read()
 
 
 def stop_group(proc: subprocess.Popen, timeout: float) -> None:

@@ -40,7 +40,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
-from jupyterclient import api, free_port, run_cell, stop_group, wait_until_up  # noqa: E402
+from jupyterclient import api, free_port, read_log, run_cell, stop_group, wait_until_up  # noqa: E402
 DOCKER = os.environ.get("DOCKER", "docker")
 IMAGE = os.environ.get("IAGEN_DOCKER_IMAGE", "iagen-notebook:cpu")
 RUN = uuid.uuid4().hex[:8]  # names everything this run creates
@@ -403,8 +403,7 @@ def hub():
             name = f"iagen-test-{RUN}-home-{u}"
             if docker("volume", "inspect", name, check=False).returncode == 0:
                 _volumes.append(name)
-        log.seek(0)
-        text = log.read()
+        text = read_log(log)
         log.close()
         print(f"\n[test-docker] hub log: {len(text.splitlines())} lines in {work}/hub.log", flush=True)
 

@@ -19,7 +19,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
-from jupyterclient import api, free_port, run_cell, stop_group, wait_until_up  # noqa: E402
+from jupyterclient import api, free_port, read_log, run_cell, stop_group, wait_until_up  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +44,7 @@ def test_token_required_and_url_printed(lab):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(f"{base}api/kernelspecs", timeout=10)
     assert e.value.code == 403
-    log.seek(0)
-    assert f"{base}lab?token={token}" in log.read()
+    assert f"{base}lab?token={token}" in read_log(log)
 
 
 def test_iagen_kernel_is_default(lab):
