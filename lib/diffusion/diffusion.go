@@ -72,8 +72,10 @@
 // each choice measured. Narrower U-Nets step faster (16 base channels: 0.13M parameters, about
 // 0.44× the CPU time per step; 24: 0.29M, 0.72×) but do not end better at equal time;
 // BENCH.md's keeps the small run's step the one that BENCH.md times. That step takes about
-// 0.39 s on xla:cpu on this project's 2-core machines, so 20,000 steps take about 2 h 10 min,
-// the length at which the run first clears "pass" (README.md); each evaluation (10,000 DDIM-50 samples, 500,000 U-Net passes, about 17 min) comes on top.
+// 0.39 s on xla:cpu on this project's 2-core machines, so 20,000 steps take about 2 h 11 min:
+// of the lengths evaluated (12,000, 18,000, 20,000, 22,000 steps), the first that clears
+// "pass" (README.md). Each evaluation (10,000 DDIM-50 samples, 500,000 U-Net passes, about
+// 17 min) comes on top.
 package diffusion
 
 import (
