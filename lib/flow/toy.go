@@ -120,7 +120,7 @@ type ToyModel struct {
 	inverse *train.Exec // z [N, 2] → the Layers + 1 stages of ToyInverseStages
 }
 
-// NewToy builds a toy flow on backend b; seed picks the training points.
+// NewToy builds a toy flow on backend b; seed picks its initial weights and training points.
 func NewToy(b compute.Backend, cfg ToyConfig, seed int64) (*ToyModel, error) {
 	dist, err := data.ToyByName(cfg.Dataset)
 	if err != nil {
@@ -133,6 +133,11 @@ func NewToy(b compute.Backend, cfg ToyConfig, seed int64) (*ToyModel, error) {
 		return nil, fmt.Errorf("flow: toy learning rate %g must be > 0", cfg.LearningRate)
 	}
 	t := &ToyModel{ToyConfig: cfg, seed: seed, dist: dist, store: model.NewStore()}
+	// Seeded now, not only by train.Run: a caller may evaluate the untrained model first, and
+	// that creates the weights.
+	if err := train.Seed(t.store, seed); err != nil {
+		return nil, err
+	}
 	adam := optimizer.Adam().LearningRate(cfg.LearningRate).Betas(0.9, 0.999).Epsilon(1e-8).Done()
 	t.step, err = train.NewTrainExec(b, t.store, adam, "", []string{"nll"}, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 		return []*graph.Node{graph.Neg(graph.ReduceAllMean(ToyLogDensity(ToyForward(scope.In(ToyScope), cfg.ToyArch, in[0]))))}

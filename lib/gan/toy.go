@@ -60,7 +60,7 @@ type ToyModel struct {
 	sample *train.Exec
 }
 
-// NewToy builds a toy GAN on backend b; seed picks the data batches.
+// NewToy builds a toy GAN on backend b; seed picks its initial weights and data batches.
 func NewToy(b compute.Backend, cfg ToyConfig, seed int64) (*ToyModel, error) {
 	dist, err := data.ToyByName(cfg.Dataset)
 	if err != nil {
@@ -75,6 +75,11 @@ func NewToy(b compute.Backend, cfg ToyConfig, seed int64) (*ToyModel, error) {
 		return nil, fmt.Errorf("gan: toy learning rate %g must be > 0", cfg.LearningRate)
 	}
 	t := &ToyModel{ToyConfig: cfg, seed: seed, dist: dist, store: model.NewStore()}
+	// Seeded now, not only by train.Run: a caller may evaluate the untrained model first, and
+	// that creates the weights.
+	if err := train.Seed(t.store, seed); err != nil {
+		return nil, err
+	}
 	adam := func(scope string) optimizer.Interface {
 		return optimizer.Adam().LearningRate(cfg.LearningRate).Betas(cfg.Beta1, 0.999).Epsilon(1e-8).Scope(scope).Done()
 	}
