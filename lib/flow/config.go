@@ -131,6 +131,8 @@ func (c Config) Check() error {
 		return fmt.Errorf("flow: layers (%d) and hidden (%d) must be ≥ 1", c.Layers, c.Hidden)
 	case c.Scales < 0 || c.Scales > 3:
 		return fmt.Errorf("flow: scales %d must be in 0…3 (28×28 images halve twice: 28, 14, 7)", c.Scales)
+	case c.InvConv && c.Scales < 2:
+		return fmt.Errorf("flow: inv_conv mixes channels, which only the scales after the first have: it needs scales ≥ 2 (got %d)", c.Scales)
 	case !(c.Alpha > 0 && c.Alpha < 0.5):
 		return fmt.Errorf("flow: alpha %g must be in (0, 0.5)", c.Alpha)
 	case c.ClipNorm < 0:

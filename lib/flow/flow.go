@@ -46,7 +46,10 @@
 // pixels: with 4 couplings per scale of 64 channels the step costs about two thirds of the
 // single scale's 8 (`iagen bench flow --set scales=3 --set layers=4`), and the factored-out
 // channels cost nothing further. The UvA deep-learning tutorial's PyTorch flows reach 1.020
-// bits/dim on MNIST this way against 1.078 with one scale (BENCH.md's references).
+// bits/dim on MNIST this way against 1.078 with one scale (BENCH.md's references). With
+// Arch.InvConv (`--set inv_conv=true`) an invertible 1×1 convolution (nn.InvConv1x1, Glow §3.2)
+// comes before each of these couplings: a learned mixing of the channels where the alternating
+// halves are fixed; the small profile does not use it.
 //
 // # Initialisation
 //

@@ -59,6 +59,7 @@ func TestProfiles(t *testing.T) {
 		{func(c *Config) { c.Sampling.Temperature = 0 }, "temperature"},
 		{func(c *Config) { c.Decay = "step" }, "decay"},
 		{func(c *Config) { c.EvalSamples = 1 }, "eval_samples"},
+		{func(c *Config) { c.InvConv = true }, "inv_conv"}, // tiny has one scale
 	} {
 		cfg := tiny()
 		c.change(&cfg)
@@ -105,8 +106,8 @@ func TestWarmup(t *testing.T) {
 
 // float64Flow compiles Forward (with ActNorm initialisation), Forward without it and Inverse of
 // a flow of arch on one store, in float64, initialises the ActNorms on a batch and gives every
-// coupling's last convolution random weights (they start at zero: the identity), so that every
-// layer does something.
+// coupling's last convolution and every 1×1 convolution random weights (they start at zero: the
+// identity), so that every layer does something.
 func float64Flow(t *testing.T, a Arch, h, w int) (fwd, fwdNoInit, inv *model.Exec) {
 	t.Helper()
 	b := traintest.GoBackend(t)
@@ -122,11 +123,14 @@ func float64Flow(t *testing.T, a Arch, h, w int) (fwd, fwdNoInit, inv *model.Exe
 	})
 	fwd.MustExec(dequantized(1, 5, h, w))
 	randomize(t, store, "/c3/", 0.3, 2*a.couplings())
+	if a.InvConv {
+		randomize(t, store, "/inv_conv/", 0.3, 3*a.Layers*(a.scales()-1))
+	}
 	return fwd, fwdNoInit, inv
 }
 
-// randomize gives the float64 variables of store whose path contains part (the last layers of
-// the coupling networks, which start at zero) values from N(0, std²), and checks there are want
+// randomize gives the float64 variables of store whose path contains part (those that start at
+// zero: the coupling networks' last layers, the 1×1 convolutions) values from N(0, std²), and checks there are want
 // of them.
 func randomize(t *testing.T, store *model.Store, part string, std float64, want int) {
 	t.Helper()
@@ -168,6 +172,7 @@ var testArchs = []struct {
 }{
 	{"one scale", Arch{Layers: 8, Hidden: 8, Alpha: 0.05}, 6},
 	{"three scales", Arch{Layers: 2, Hidden: 8, Alpha: 0.05, Scales: 3}, 8},
+	{"three scales, 1×1 convolutions", Arch{Layers: 2, Hidden: 8, Alpha: 0.05, Scales: 3, InvConv: true}, 8},
 }
 
 // x → z → x: the inverse undoes the forward map to < 1e-4 (float64), and the forward map
@@ -204,11 +209,12 @@ func TestInverse(t *testing.T) {
 }
 
 // The log-determinant of the whole flow (logit transform, ActNorms, couplings, and with three
-// scales the squeezes and factored-out channels) equals log|det ∂z/∂v| of the Jacobian computed
+// scales the squeezes, factored-out channels and 1×1 convolutions) equals log|det ∂z/∂v| of the Jacobian computed
 // by central finite differences, on one 4×4 image (a 16×16 Jacobian), in float64.
 func TestLogDetMatchesJacobian(t *testing.T) {
 	const n, h = 16, 1e-5
-	for _, a := range []Arch{{Layers: 4, Hidden: 4, Alpha: 0.05}, {Layers: 2, Hidden: 4, Alpha: 0.05, Scales: 3}} {
+	for _, a := range []Arch{{Layers: 4, Hidden: 4, Alpha: 0.05}, {Layers: 2, Hidden: 4, Alpha: 0.05, Scales: 3},
+		{Layers: 2, Hidden: 4, Alpha: 0.05, Scales: 3, InvConv: true}} {
 		fwd, _, _ := float64Flow(t, a, 4, 4)
 		v := float64s(dequantized(4, 1, 4, 4))
 		batch := append([]float64(nil), v...) // v, then v ± h·e_j for every pixel j
@@ -229,7 +235,7 @@ func TestLogDetMatchesJacobian(t *testing.T) {
 		}
 		want, _ := mat.LogDet(jac)
 		if d := math.Abs(logDet[0] - want); !(d < 1e-5) {
-			t.Errorf("%d scales: log-det %.10g, finite-difference Jacobian gives %.10g (difference %g)", a.scales(), logDet[0], want, d)
+			t.Errorf("%d scales (1×1 convolutions: %v): log-det %.10g, finite-difference Jacobian gives %.10g (difference %g)", a.scales(), a.InvConv, logDet[0], want, d)
 		}
 	}
 }

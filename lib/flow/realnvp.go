@@ -21,6 +21,11 @@ type Arch struct {
 	// scale (BENCH.md); each further scale squeezes the image into channels and, between scales,
 	// factors half of them out. 28×28 MNIST allows 3 (28, 14 and 7 pixels).
 	Scales int `json:"scales,omitempty"`
+	// InvConv puts Glow's invertible 1×1 convolution (nn.InvConv1x1; Kingma & Dhariwal 2018,
+	// §3.2) between each ActNorm and coupling of the scales after the first, a learned mixing of
+	// the channels before the coupling splits them in halves. The first scale's single channel
+	// has nothing to mix, so it needs Scales ≥ 2.
+	InvConv bool `json:"inv_conv,omitempty"`
 }
 
 // scales is the number of scales, 1 for a single-scale flow.
@@ -37,6 +42,9 @@ func (a Arch) scale(scope *model.Scope, s int) *model.Scope {
 	}
 	return scope
 }
+
+// mixes reports whether scale s's layers have an invertible 1×1 convolution (InvConv).
+func (a Arch) mixes(s int) bool { return a.InvConv && s > 0 }
 
 // mask is the mask of coupling k of scale s on z [B, H, W, C]: a checkerboard at the first
 // scale, alternating parity; one half of the channels after it, alternating halves.
@@ -81,7 +89,8 @@ func Postprocess(z0 *graph.Node, alpha float64) *graph.Node {
 //
 // and z = z_Layers. Each further scale (Dinh et al. 2017, §3.6) squeezes the image (nn.Squeeze:
 // H/2 × W/2 × 4C), applies Layers couplings whose masks keep the first and the second half of
-// the channels alternately, and — but at the last scale — factors the second half of the
+// the channels alternately (with InvConv each after an invertible 1×1 convolution), and — but
+// at the last scale — factors the second half of the
 // channels out: they are part of z and no later layer touches them. The factored-out halves and
 // the last scale's output are put back in place (concatenated and unsqueezed), so that z has
 // the shape of v: squeezing only permutes values, and the prior N(0, I) is the same on every
@@ -102,6 +111,10 @@ func Forward(scope *model.Scope, a Arch, v *graph.Node, init bool) (z, logDet *g
 			var ld *graph.Node
 			z, ld = actNorm(ls, z, init) // ld: a scalar, the same for every image
 			logDet = graph.Add(logDet, ld)
+			if a.mixes(s) {
+				z, ld = nn.InvConv1x1(ls, z)
+				logDet = graph.Add(logDet, ld)
+			}
 			z, ld = Coupling(ls.In("coupling"), z, a.mask(z, s, k), a.Hidden)
 			logDet = graph.Add(logDet, ld)
 		}
@@ -126,8 +139,8 @@ func halves(z *graph.Node) (first, second *graph.Node) {
 
 // Inverse inverts Forward (same scope and Arch): z is taken apart into the scales' pieces as
 // Forward put it together, then every scale from the last is undone — its factored-out half put
-// back, its layers in reverse order (each coupling then its ActNorm), the squeeze — and then
-// Postprocess. The result is v ∈ (0, 256) up to the precision of the dtype.
+// back, its layers in reverse order (each coupling, 1×1 convolution and ActNorm), the squeeze —
+// and then Postprocess. The result is v ∈ (0, 256) up to the precision of the dtype.
 func Inverse(scope *model.Scope, a Arch, z *graph.Node) *graph.Node {
 	n := a.scales()
 	out := make([]*graph.Node, n)
@@ -145,6 +158,9 @@ func Inverse(scope *model.Scope, a Arch, z *graph.Node) *graph.Node {
 		for k := a.Layers - 1; k >= 0; k-- {
 			ls := ss.In("layer_%d", k)
 			z = CouplingInverse(ls.In("coupling"), z, a.mask(z, s, k), a.Hidden)
+			if a.mixes(s) {
+				z = nn.InvConv1x1Inverse(ls, z)
+			}
 			z = nn.ActNormInverse(ls, z)
 		}
 		if s > 0 {
