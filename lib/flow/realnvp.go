@@ -90,8 +90,8 @@ func Postprocess(z0 *graph.Node, alpha float64) *graph.Node {
 // and z = z_Layers. Each further scale (Dinh et al. 2017, §3.6) squeezes the image (nn.Squeeze:
 // H/2 × W/2 × 4C), applies Layers couplings whose masks keep the first and the second half of
 // the channels alternately (with InvConv each after an invertible 1×1 convolution), and — but
-// at the last scale — factors the second half of the
-// channels out: they are part of z and no later layer touches them. The factored-out halves and
+// at the last scale — factors the second half of the channels out: they are part of z and no
+// later layer touches them. The factored-out halves and
 // the last scale's output are put back in place (concatenated and unsqueezed), so that z has
 // the shape of v: squeezing only permutes values, and the prior N(0, I) is the same on every
 // arrangement. With init the ActNorms take their data-dependent initialisation from this

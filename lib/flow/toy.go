@@ -132,12 +132,11 @@ func NewToy(b compute.Backend, cfg ToyConfig, seed int64) (*ToyModel, error) {
 	case !(cfg.LearningRate > 0):
 		return nil, fmt.Errorf("flow: toy learning rate %g must be > 0", cfg.LearningRate)
 	}
-	t := &ToyModel{ToyConfig: cfg, seed: seed, dist: dist, store: model.NewStore()}
-	// Seeded now, not only by train.Run: a caller may evaluate the untrained model first, and
-	// that creates the weights.
-	if err := train.Seed(t.store, seed); err != nil {
+	store, err := train.NewSeededStore(seed) // callers evaluate the untrained model (the weights' creation) before training
+	if err != nil {
 		return nil, err
 	}
+	t := &ToyModel{ToyConfig: cfg, seed: seed, dist: dist, store: store}
 	adam := optimizer.Adam().LearningRate(cfg.LearningRate).Betas(0.9, 0.999).Epsilon(1e-8).Done()
 	t.step, err = train.NewTrainExec(b, t.store, adam, "", []string{"nll"}, func(scope *model.Scope, in []*graph.Node) []*graph.Node {
 		return []*graph.Node{graph.Neg(graph.ReduceAllMean(ToyLogDensity(ToyForward(scope.In(ToyScope), cfg.ToyArch, in[0]))))}

@@ -74,12 +74,11 @@ func NewToy(b compute.Backend, cfg ToyConfig, seed int64) (*ToyModel, error) {
 	case !(cfg.LearningRate > 0):
 		return nil, fmt.Errorf("gan: toy learning rate %g must be > 0", cfg.LearningRate)
 	}
-	t := &ToyModel{ToyConfig: cfg, seed: seed, dist: dist, store: model.NewStore()}
-	// Seeded now, not only by train.Run: a caller may evaluate the untrained model first, and
-	// that creates the weights.
-	if err := train.Seed(t.store, seed); err != nil {
+	store, err := train.NewSeededStore(seed) // callers evaluate the untrained model (the weights' creation) before training
+	if err != nil {
 		return nil, err
 	}
+	t := &ToyModel{ToyConfig: cfg, seed: seed, dist: dist, store: store}
 	adam := func(scope string) optimizer.Interface {
 		return optimizer.Adam().LearningRate(cfg.LearningRate).Betas(cfg.Beta1, 0.999).Epsilon(1e-8).Scope(scope).Done()
 	}

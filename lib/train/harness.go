@@ -395,6 +395,13 @@ func Seed(store *model.Store, seed int64) error {
 	return store.SetRNGStateFromSeed(seed)
 }
 
+// NewSeededStore is a new store already Seed-ed: for a model whose weights may be created (by
+// evaluating it untrained) before Run seeds them.
+func NewSeededStore(seed int64) (*model.Store, error) {
+	store := model.NewStore()
+	return store, Seed(store, seed)
+}
+
 // Manifest records how a run was produced, next to its metrics.
 type Manifest struct {
 	Family         string            `json:"family"`
